@@ -1,0 +1,59 @@
+"""The exact set of files a set of answers must generate.
+
+Written out by hand on purpose: a file that appears or disappears without this list
+changing is a bug (a missing `if` in a file name, a stray editor backup, a partial that
+escaped `templates/_partials/`), and the render tests say which file it was.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+# Files every tabular project has, relative to the project root. `{pkg}` is the package.
+_ALWAYS = """
+.copier-answers.yml
+pyproject.toml
+Makefile
+configs/pipeline.yaml
+src/{pkg}/__init__.py
+src/{pkg}/__main__.py
+src/{pkg}/config.py
+"""
+
+_MLFLOW = """
+"""
+
+_DOCKER = """
+.dockerignore
+Dockerfile
+compose.yaml
+"""
+
+_GITHUB = """
+.github/workflows/ci.yml
+"""
+
+_GITLAB = """
+.gitlab-ci.yml
+"""
+
+
+def _lines(block: str, package: str) -> set[str]:
+    return {line.format(pkg=package) for line in block.split() if line}
+
+
+def expected_files(answers: Mapping[str, Any]) -> set[str]:
+    """Every file (as a POSIX path relative to the project root) the answers must produce."""
+    package = answers["package_name"]
+    extras = answers["extras"]
+    files = _lines(_ALWAYS, package)
+    if "mlflow" in extras:
+        files |= _lines(_MLFLOW, package)
+    if "docker" in extras:
+        files |= _lines(_DOCKER, package)
+    if answers["ci"] == "github":
+        files |= _lines(_GITHUB, package)
+    if answers["ci"] == "gitlab":
+        files |= _lines(_GITLAB, package)
+    return files
