@@ -63,6 +63,10 @@ class SampleConfig(Section):
     rows: int = Field(6000, ge=500)
     seed: int = 42
     new_batch_rows: int = Field(1000, ge=100)
+    new_batch_path: Path = Field(
+        Path("data/raw/new_batch.csv"),
+        description="Rows drawn from the same process: the default batch for `drift`.",
+    )
 
 
 class TrainConfig(Section):

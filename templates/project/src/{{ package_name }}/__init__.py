@@ -1,0 +1,1 @@
+"""The tabular ML pipeline (data, EDA, training, evaluation) and its prediction service."""

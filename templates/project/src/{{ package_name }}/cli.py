@@ -1,0 +1,112 @@
+"""Command line: one subcommand per pipeline stage (``make data`` etc. call these).
+
+Each stage imports its module only when it runs, so ``data`` does not pay for scikit-learn
+and ``train`` never imports FastAPI.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from .config import Settings, get_settings
+
+logger = logging.getLogger(__name__)
+
+
+def _data(settings: Settings, args: argparse.Namespace) -> int:
+    from .sample_data import write_sample
+
+    write_sample(settings, overwrite=args.overwrite)
+    return 0
+
+
+def _eda(settings: Settings, args: argparse.Namespace) -> int:
+    from .eda import run
+
+    run(settings)
+    return 0
+
+
+def _train(settings: Settings, args: argparse.Namespace) -> int:
+    from .train import run
+
+    run(settings)
+    return 0
+
+
+def _evaluate(settings: Settings, args: argparse.Namespace) -> int:
+    from .evaluate import run
+
+    run(settings)
+    return 0
+
+
+def _drift(settings: Settings, args: argparse.Namespace) -> int:
+    from .monitoring import run_drift
+
+    batch: Path = args.batch or settings.sample.new_batch_path
+    return run_drift(settings, batch)
+
+
+def _serve(settings: Settings, args: argparse.Namespace) -> int:
+    from .api.main import serve
+
+    serve(settings)
+    return 0
+
+
+Command = Callable[[Settings, argparse.Namespace], int]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog=__package__,
+        description="Run a stage of the ML pipeline. Settings come from configs/pipeline.yaml "
+        "(or the file in PIPELINE_CONFIG) and environment variables.",
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    data = commands.add_parser("data", help="write the sample dataset and a new batch")
+    data.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace existing files (by default an existing dataset is kept)",
+    )
+    data.set_defaults(handler=_data)
+    commands.add_parser("eda", help="write reports/eda.md and figures").set_defaults(handler=_eda)
+    commands.add_parser(
+        "train", help="compare model families and save the best model"
+    ).set_defaults(handler=_train)
+    commands.add_parser(
+        "evaluate", help="score the test split, write figures and README results"
+    ).set_defaults(handler=_evaluate)
+    drift = commands.add_parser("drift", help="compare a new batch with the training data")
+    drift.add_argument(
+        "--batch", type=Path, default=None, help="CSV or Parquet batch (default: sample batch)"
+    )
+    drift.set_defaults(handler=_drift)
+    commands.add_parser("serve", help="serve the model over HTTP").set_defaults(handler=_serve)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    settings = get_settings()
+    if args.command != "serve":  # the service sets up its own (JSON) logging
+        logging.basicConfig(
+            level=logging.DEBUG if args.verbose else settings.log_level,
+            format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
+            datefmt="%H:%M:%S",
+            stream=sys.stderr,
+        )
+    handler: Command = args.handler
+    started = time.perf_counter()
+    status = handler(settings, args)
+    logger.info("%s finished in %.1f s", args.command, time.perf_counter() - started)
+    return status
