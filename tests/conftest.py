@@ -16,7 +16,9 @@ from typing import Any
 import pytest
 import yaml
 
+from tests.building import BUILD_ANSWERS, BuiltProject
 from tests.rendering import answers_key, isolated_copier_settings, render, snapshot_template
+from tests.uv_env import project_environment
 
 
 @dataclass(frozen=True)
@@ -87,6 +89,26 @@ def render_fresh(template_repo: Path, tmp_path: Path) -> Callable[[Mapping[str, 
         return render(template_repo, destination, answers)
 
     return _render
+
+
+@pytest.fixture(scope="session")
+def build_project(
+    template_repo: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Callable[[str], BuiltProject]:
+    """The project for a task (see BUILD_ANSWERS), rendered once per session into its own
+    directory; its `make` steps run at most once and are shared by the build and container
+    layers."""
+    cache: dict[str, BuiltProject] = {}
+    environment = project_environment()
+
+    def _build(task: str) -> BuiltProject:
+        if task not in cache:
+            destination = tmp_path_factory.mktemp(f"build-{task}") / "project"
+            render(template_repo, destination, BUILD_ANSWERS[task])
+            cache[task] = BuiltProject(destination, read_answers(destination), environment)
+        return cache[task]
+
+    return _build
 
 
 def pytest_report_header() -> list[str]:

@@ -1,0 +1,105 @@
+"""A rendered project taken through its own `make` targets, each step run at most once.
+
+The build and container layers share one `BuiltProject` per task for the whole session:
+installing and training are the slow parts, and every check after them only reads.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from tests.matrix import DEFAULTS
+
+# One project per task. Regression also covers the path without optional extras and with
+# GitLab CI, so the no-mlflow dependency set is installed and exercised somewhere.
+BUILD_ANSWERS: dict[str, dict[str, Any]] = {
+    "classification": {**DEFAULTS, "task": "classification"},
+    "regression": {**DEFAULTS, "task": "regression", "extras": [], "ci": "gitlab"},
+}
+
+# Generous ceilings: a hung step must fail the run, not eat CI's 90 minutes.
+STEP_TIMEOUTS = {"setup": 600, "lint": 600, "test": 600, "all": 900}
+DEFAULT_TIMEOUT = 300
+_OUTPUT_TAIL = 6000
+
+
+@dataclass(frozen=True)
+class StepResult:
+    target: str
+    returncode: int
+    output: str
+    seconds: float
+
+    @property
+    def ok(self) -> bool:
+        return self.returncode == 0
+
+    def describe(self) -> str:
+        tail = self.output[-_OUTPUT_TAIL:]
+        return f"`make {self.target}` exited {self.returncode} after {self.seconds:.0f} s:\n{tail}"
+
+
+@dataclass
+class BuiltProject:
+    """A rendered project, its answers and the environment its `make` targets run in."""
+
+    path: Path
+    answers: dict[str, Any]
+    env: Mapping[str, str]
+    results: dict[str, StepResult] = field(default_factory=dict)
+
+    @property
+    def package(self) -> str:
+        return str(self.answers["package_name"])
+
+    @property
+    def task(self) -> str:
+        return str(self.answers["task"])
+
+    def make(self, target: str, *variables: str, timeout: float | None = None) -> StepResult:
+        """Run `make <target>` now (not cached) and return what happened."""
+        limit = timeout or STEP_TIMEOUTS.get(target, DEFAULT_TIMEOUT)
+        started = time.monotonic()
+        try:
+            completed = subprocess.run(
+                ["make", target, *variables],
+                cwd=self.path,
+                env=dict(self.env),
+                capture_output=True,
+                text=True,
+                check=False,
+                timeout=limit,
+            )
+            returncode, output = completed.returncode, completed.stdout + completed.stderr
+        except subprocess.TimeoutExpired as expired:
+            partial = (expired.stdout or b"") + (expired.stderr or b"")
+            text = partial.decode(errors="replace") if isinstance(partial, bytes) else partial
+            returncode, output = -1, f"timed out after {limit} s\n{text}"
+        return StepResult(target, returncode, output, time.monotonic() - started)
+
+    def step(self, target: str) -> StepResult:
+        """`make <target>`, run once per session; later calls return the first result."""
+        if target not in self.results:
+            self.results[target] = self.make(target)
+        return self.results[target]
+
+    def require(self, *targets: str) -> None:
+        """Run the targets (once each) and fail the calling test if any of them failed."""
+        for target in targets:
+            result = self.step(target)
+            if not result.ok:
+                pytest.fail(f"prerequisite failed: {result.describe()}", pytrace=False)
+
+    def config(self) -> dict[str, Any]:
+        """The project's pipeline configuration (configs/pipeline.yaml)."""
+        loaded = yaml.safe_load((self.path / "configs" / "pipeline.yaml").read_text("utf-8"))
+        assert isinstance(loaded, dict)
+        return loaded
