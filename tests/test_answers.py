@@ -149,32 +149,32 @@ def test_package_name_default(
 HOSTILE_ANSWERS = [
     pytest.param(
         {
-            "project_name": 'Bob\'s "Best" Model',
-            "description": 'Predicts "churn" for O\'Brien & Co; backslash \\ too.',
-            "author_name": "Zoë O'Connor-Ünal",
+            "project_name": 'Pqx Bob\'s "Best" Model',
+            "description": 'Dqx predicts "churn" for O\'Brien & Co; backslash \\ too.',
+            "author_name": "Aqx Zoë O'Connor-Ünal",
         },
         id="quotes-apostrophes-accents",
     ),
     pytest.param(
         {
-            "project_name": "Churn 🚀 Prédicteur",
-            "description": "Émojis 📈 and accents àéîõü — with an em dash.",
-            "author_name": "José Ñúñez 😀",
+            "project_name": "Churn 🚀 Prédicteur Pqx",
+            "description": "Émojis 📈 and accents àéîõü — with an em dash Dqx.",
+            "author_name": "José Ñúñez 😀 Aqx",
         },
         id="emoji-accents",
     ),
     pytest.param(
         {
-            "project_name": "Braces {{ project_name }} {% raw %}",
-            "description": "Template syntax {{ 7 * 7 }} and {# comment #} must stay literal.",
-            "author_name": "Curly {Brace}",
+            "project_name": "Pqx {{ project_name }} {% raw %}",
+            "description": "Dqx template syntax {{ 7 * 7 }} and {# comment #} must stay literal.",
+            "author_name": "Aqx Curly {Brace}",
         },
         id="jinja-braces",
     ),
     pytest.param(
         {
-            "project_name": "key: value # not a comment",
-            "description": "- starts like a list item: and has a colon",
+            "project_name": "Pqx: value # not a comment",
+            "description": "- Dqx starts like a list item: and has a colon",
             "author_name": "yes",
         },
         id="yaml-specials",
@@ -183,21 +183,24 @@ HOSTILE_ANSWERS = [
         {
             "project_name": "no",
             "description": "null",
-            "author_name": "@at [bracket] *star &anchor !tag %percent `tick`",
+            "author_name": "@Aqx [bracket] *star &anchor !tag %percent `tick`",
         },
         id="yaml-scalars",
     ),
     pytest.param(
         {
-            "project_name": 'Back\\slash and """triple"""',
-            "description": "Ends with a backslash \\",
-            "author_name": "Tab-free, but ''quoted''",
+            "project_name": 'Pqx back\\slash and """triple"""',
+            "description": "Dqx ends with a backslash \\",
+            "author_name": "Aqx, ''quoted''",
         },
         id="escapes",
     ),
 ]
 
 _ROUND_TRIP_FIELDS = ("project_name", "description", "author_name")
+# A nonsense word inside most hostile values: any parsed string holding it came from the
+# answer, so it must hold the whole answer, exactly.
+_MARKERS = {"project_name": "Pqx", "description": "Dqx", "author_name": "Aqx"}
 
 
 @pytest.mark.parametrize("answers", HOSTILE_ANSWERS)
@@ -239,8 +242,8 @@ def test_hostile_answers_are_never_mangled(
     """Wherever an answer lands in parsed data or a Python string, it lands whole and exact.
 
     A value whose escaping went wrong parses to something else (a doubled backslash, a
-    stray quote): any parsed string that shares the answer's first words must contain the
-    answer verbatim.
+    stray quote, a truncation at `#`): any parsed string holding the answer's marker word
+    must contain the answer verbatim.
     """
     project = render_project(**answers)
     strings: list[tuple[str, str]] = []
@@ -250,11 +253,10 @@ def test_hostile_answers_are_never_mangled(
     for relative in iter_files(project.path):
         if relative.suffix == ".py":
             strings += [(str(relative), s) for s in _python_strings(project.path / relative)]
-    for field in _ROUND_TRIP_FIELDS:
+    for field, marker in _MARKERS.items():
         value = answers[field]
-        probe = value[:6]
-        if len(probe) < 4:
-            continue  # too short to recognise without false alarms ("no", "yes")
+        if marker not in value:
+            continue  # "yes", "no", "null": checked exactly where they must round-trip
         for where, text in strings:
-            if probe in text:
+            if marker in text:
                 assert value in text, f"{field} mangled in {where}: {text!r}"
