@@ -1,0 +1,233 @@
+"""Load the trained model and its metadata once, and score records with it.
+
+A fresh clone has no model until ``make train``, and the service must still start (its
+``/health`` answers, its ``/ready`` explains): loading never raises. A missing file, a
+corrupt artefact, or a model whose features disagree with ``configs/pipeline.yaml`` leaves
+the store empty with the reason, which ``/ready`` reports as a 503.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import joblib
+import numpy as np
+import pandas as pd
+import sklearn
+from numpy.typing import NDArray
+from pydantic import BaseModel, ConfigDict, ValidationError
+from sklearn.pipeline import Pipeline
+
+from ..config import ColumnSpec, Settings
+from .schemas import example_from_columns
+
+MODEL_FILE = "model.joblib"
+METADATA_FILE = "metadata.json"
+
+logger = logging.getLogger(__name__)
+
+
+class FeatureSchema(BaseModel):
+    """One input feature as recorded by training (``metadata.json`` → ``features``)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    name: str
+    kind: Literal["numeric", "categorical"]
+    dtype: Literal["int", "float", "str", "bool"]
+    nullable: bool
+    categories: list[str] | None = None
+    minimum: float | None = None
+    maximum: float | None = None
+    example: Any = None
+
+
+class ModelMetadata(BaseModel):
+    """The part of ``metadata.json`` the service relies on; other keys are kept as they are."""
+
+    model_config = ConfigDict(extra="allow", frozen=True, protected_namespaces=())
+
+    model_version: str
+    trained_at: str
+    task: Literal["classification", "regression"]
+    target: str
+    classes: list[str | int] | None = None
+    primary_metric: str
+    test_metrics: dict[str, float]
+    features: list[FeatureSchema]
+
+
+class ModelNotReadyError(RuntimeError):
+    """Raised when a prediction is asked of a store that holds no model."""
+
+
+def feature_mismatches(
+    features: Sequence[FeatureSchema], columns: Mapping[str, ColumnSpec]
+) -> list[str]:
+    """Where the trained model's features disagree with the configured columns (empty: agree)."""
+    problems: list[str] = []
+    trained = {feature.name: feature for feature in features}
+    if missing := sorted(set(columns) - set(trained)):
+        problems.append(f"configured but not in the model: {', '.join(missing)}")
+    if extra := sorted(set(trained) - set(columns)):
+        problems.append(f"in the model but not configured: {', '.join(extra)}")
+    for name, spec in columns.items():
+        feature = trained.get(name)
+        if feature is None:
+            continue
+        if feature.dtype != spec.dtype:
+            problems.append(f"{name}: dtype {feature.dtype} in the model, {spec.dtype} in config")
+        if feature.nullable != spec.nullable:
+            problems.append(
+                f"{name}: nullable={feature.nullable} in the model, {spec.nullable} in config"
+            )
+        if sorted(feature.categories or []) != sorted(spec.categories or []):
+            problems.append(f"{name}: categories differ between the model and config")
+    return problems
+
+
+def _column_array(values: list[Any], feature: FeatureSchema) -> NDArray[Any]:
+    """One column as the dtype training saw: missing numbers are NaN, missing labels NaN too."""
+    if feature.dtype == "float" or (feature.dtype == "int" and feature.nullable):
+        return np.asarray(values, dtype=np.float64)  # None becomes NaN
+    if feature.dtype == "int":
+        return np.asarray(values, dtype=np.int64)
+    if feature.dtype == "bool" and not feature.nullable:
+        return np.asarray(values, dtype=np.bool_)
+    # Strings (and nullable booleans): object column, with NaN, not None, as the missing
+    # marker, because that is what sklearn's imputers recognise.
+    return np.asarray([np.nan if value is None else value for value in values], dtype=object)
+
+
+@dataclass(frozen=True)
+class LoadedModel:
+    """A fitted pipeline with its metadata; everything a prediction needs, computed once."""
+
+    pipeline: Pipeline
+    metadata: ModelMetadata
+
+    @property
+    def version(self) -> str:
+        return self.metadata.model_version
+
+    @property
+    def feature_names(self) -> list[str]:
+        return [feature.name for feature in self.metadata.features]
+
+    def example_record(self) -> dict[str, Any]:
+        """The realistic record training stored in the metadata (may need validating)."""
+        return {feature.name: feature.example for feature in self.metadata.features}
+
+    def frame(self, columns: Mapping[str, list[Any]]) -> pd.DataFrame:
+        """A DataFrame in training column order, built column-wise (no per-row dicts)."""
+        return pd.DataFrame(
+            {
+                feature.name: _column_array(columns[feature.name], feature)
+                for feature in self.metadata.features
+            },
+            copy=False,
+        )
+
+    def predict_proba(self, frame: pd.DataFrame) -> tuple[list[str | int], NDArray[np.float64]]:
+        """Class labels (in column order) and one row of probabilities per record."""
+        # Inputs were validated finite by the request models, so sklearn's own finiteness
+        # scan of every array is skipped; NaN still marks missing values for the imputers.
+        with sklearn.config_context(assume_finite=True):
+            probabilities = self.pipeline.predict_proba(frame)
+        labels: list[str | int] = np.asarray(self.pipeline.classes_).tolist()
+        return labels, np.asarray(probabilities, dtype=np.float64)
+
+    def predict_value(self, frame: pd.DataFrame) -> NDArray[np.float64]:
+        with sklearn.config_context(assume_finite=True):
+            values = self.pipeline.predict(frame)
+        return np.asarray(values, dtype=np.float64)
+
+
+def read_model(model_dir: Path) -> LoadedModel:
+    """Read ``model.joblib`` and ``metadata.json``; raises with a readable message on failure."""
+    model_path, metadata_path = model_dir / MODEL_FILE, model_dir / METADATA_FILE
+    for path in (model_path, metadata_path):
+        if not path.is_file():
+            raise FileNotFoundError(f"{path} not found; run `make train` first")
+    try:
+        metadata = ModelMetadata.model_validate(json.loads(metadata_path.read_text("utf-8")))
+    except (ValueError, ValidationError) as error:
+        raise ValueError(f"{metadata_path} is not valid model metadata: {error}") from error
+    # joblib unpickles: only ever load models this project trained (never uploaded files).
+    pipeline = joblib.load(model_path)
+    if not isinstance(pipeline, Pipeline):
+        raise TypeError(f"{model_path} holds a {type(pipeline).__name__}, not an sklearn Pipeline")
+    return LoadedModel(pipeline=pipeline, metadata=metadata)
+
+
+class ModelStore:
+    """Holds at most one loaded model for the app's lifetime, or the reason there is none."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._model: LoadedModel | None = None
+        self.reason = "the model has not been loaded yet"
+
+    @property
+    def model(self) -> LoadedModel | None:
+        return self._model
+
+    @property
+    def model_dir(self) -> Path:
+        return self.settings.serving_model_dir
+
+    def load(self) -> bool:
+        """Load the model from ``settings.serving_model_dir``; False (and a reason) if unusable."""
+        try:
+            model = read_model(self.model_dir)
+        except Exception as error:  # the service must stay up and say why it is not ready
+            return self._fail(f"{type(error).__name__}: {error}")
+        if model.metadata.task != self.settings.task:
+            return self._fail(
+                f"the model was trained for {model.metadata.task}, the config says "
+                f"{self.settings.task}"
+            )
+        problems = feature_mismatches(model.metadata.features, self.settings.data.columns)
+        if problems:
+            return self._fail(
+                "the model's features do not match configs/pipeline.yaml: " + "; ".join(problems)
+            )
+        try:
+            self._smoke_test(model)
+        except Exception as error:  # a model that cannot score its own example is not ready
+            return self._fail(f"the model failed to score its example record: {error}")
+        self._model = model
+        self.reason = ""
+        logger.info(
+            "model loaded",
+            extra={"model_version": model.version, "model_dir": str(self.model_dir)},
+        )
+        return True
+
+    def _smoke_test(self, model: LoadedModel) -> None:
+        # The config-derived record is valid by construction, whatever metadata's examples are.
+        record = example_from_columns(self.settings.data.columns)
+        frame = model.frame({name: [value] for name, value in record.items()})
+        if self.settings.task == "classification":
+            model.predict_proba(frame)
+        else:
+            model.predict_value(frame)
+
+    def _fail(self, reason: str) -> bool:
+        self._model = None
+        self.reason = reason
+        logger.warning(
+            "model not loaded", extra={"reason": reason, "model_dir": str(self.model_dir)}
+        )
+        return False
+
+    def require(self) -> LoadedModel:
+        """The loaded model, or ``ModelNotReadyError`` carrying the reason."""
+        if self._model is None:
+            raise ModelNotReadyError(self.reason)
+        return self._model

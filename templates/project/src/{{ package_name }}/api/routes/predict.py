@@ -1,0 +1,162 @@
+"""``POST /predict`` (one record) and ``POST /predict/batch`` (``{"records": [...]}``).
+
+The request models depend on the configured columns, so the router is built by
+``build_router`` when the app is created (see ``api.schemas`` for why the config, not the
+model file, defines them).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Coroutine, Sequence
+from http import HTTPStatus
+from typing import Any
+
+from fastapi import APIRouter
+from fastapi.concurrency import run_in_threadpool
+from pydantic import BaseModel
+
+from ...config import Task
+from ..deps import MetricsDep, ModelDep
+from ..model_store import LoadedModel
+from ..observability import Metrics
+from ..schemas import (
+    ClassificationBatchResponse,
+    ClassificationResponse,
+    ClassPrediction,
+    MessageResponse,
+    RegressionBatchResponse,
+    RegressionResponse,
+    ValidationErrorResponse,
+    ValuePrediction,
+)
+
+PREDICT_ROUTE = "/predict"
+BATCH_ROUTE = "/predict/batch"
+
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    HTTPStatus.UNPROCESSABLE_ENTITY: {
+        "model": ValidationErrorResponse,
+        "description": "A field is missing, unknown, of the wrong type or out of range.",
+    },
+    HTTPStatus.REQUEST_ENTITY_TOO_LARGE: {
+        "model": MessageResponse,
+        "description": "Body over serving.max_body_bytes, or batch over max_batch_records.",
+    },
+    HTTPStatus.SERVICE_UNAVAILABLE: {"model": MessageResponse, "description": "No model loaded."},
+}
+
+
+def _columns(records: Sequence[BaseModel], names: list[str]) -> dict[str, list[Any]]:
+    """Column lists straight from the validated records: one DataFrame per request, no dicts."""
+    return {name: [getattr(record, name) for record in records] for name in names}
+
+
+def classify(
+    model: LoadedModel, records: Sequence[BaseModel], metrics: Metrics, route: str
+) -> list[ClassPrediction]:
+    """Most probable class and every class's probability, for each record."""
+    labels, probabilities = model.predict_proba(model.frame(_columns(records, model.feature_names)))
+    keys = [str(label) for label in labels]
+    best = probabilities.argmax(axis=1).tolist()
+    predictions = [
+        ClassPrediction.model_construct(
+            label=labels[index], probabilities=dict(zip(keys, row, strict=True))
+        )
+        for index, row in zip(best, probabilities.tolist(), strict=True)
+    ]
+    for index, count in Counter(best).items():
+        metrics.predictions.labels(route, keys[index]).inc(count)
+    return predictions
+
+
+def regress(
+    model: LoadedModel, records: Sequence[BaseModel], metrics: Metrics, route: str
+) -> list[ValuePrediction]:
+    """The predicted value for each record."""
+    values = model.predict_value(model.frame(_columns(records, model.feature_names))).tolist()
+    metrics.predictions.labels(route, "value").inc(len(values))
+    return [ValuePrediction.model_construct(value=value) for value in values]
+
+
+Endpoint = Callable[..., Coroutine[Any, Any, BaseModel]]
+
+
+def _classification_endpoints() -> tuple[Endpoint, Endpoint]:
+    async def predict(
+        record: BaseModel, model: ModelDep, metrics: MetricsDep
+    ) -> ClassificationResponse:
+        (prediction,) = classify(model, [record], metrics, PREDICT_ROUTE)
+        return ClassificationResponse.model_construct(
+            label=prediction.label,
+            probabilities=prediction.probabilities,
+            model_version=model.version,
+        )
+
+    async def predict_batch(
+        batch: BaseModel, model: ModelDep, metrics: MetricsDep
+    ) -> ClassificationBatchResponse:
+        records = getattr(batch, "records")  # noqa: B009  # dynamic model: no static attribute
+        predictions = await run_in_threadpool(classify, model, records, metrics, BATCH_ROUTE)
+        return ClassificationBatchResponse.model_construct(
+            predictions=predictions, model_version=model.version
+        )
+
+    return predict, predict_batch
+
+
+def _regression_endpoints() -> tuple[Endpoint, Endpoint]:
+    async def predict(
+        record: BaseModel, model: ModelDep, metrics: MetricsDep
+    ) -> RegressionResponse:
+        (prediction,) = regress(model, [record], metrics, PREDICT_ROUTE)
+        return RegressionResponse.model_construct(
+            value=prediction.value, model_version=model.version
+        )
+
+    async def predict_batch(
+        batch: BaseModel, model: ModelDep, metrics: MetricsDep
+    ) -> RegressionBatchResponse:
+        records = getattr(batch, "records")  # noqa: B009  # dynamic model: no static attribute
+        predictions = await run_in_threadpool(regress, model, records, metrics, BATCH_ROUTE)
+        return RegressionBatchResponse.model_construct(
+            predictions=predictions, model_version=model.version
+        )
+
+    return predict, predict_batch
+
+
+def build_router(
+    task: Task, record_model: type[BaseModel], batch_model: type[BaseModel]
+) -> APIRouter:
+    """The prediction routes for this task, taking ``record_model``/``batch_model`` bodies.
+
+    One record is scored on the event loop: it takes about a millisecond, less than a
+    hand-off to the thread pool would add. A batch can take tens of milliseconds, so it
+    goes to the thread pool and never stalls other requests (e.g. health probes).
+    """
+    if task == "classification":
+        predict, predict_batch = _classification_endpoints()
+    else:
+        predict, predict_batch = _regression_endpoints()
+    # FastAPI reads the body schema from the parameter's annotation. The request models are
+    # created at run time, which a static annotation cannot name, so it is set here, before
+    # the routes are registered (type checkers see plain BaseModel).
+    predict.__annotations__["record"] = record_model
+    predict_batch.__annotations__["batch"] = batch_model
+    router = APIRouter(tags=["predict"])
+    router.add_api_route(
+        PREDICT_ROUTE,
+        predict,
+        methods=["POST"],
+        summary="Predict one record",
+        responses=ERROR_RESPONSES,
+    )
+    router.add_api_route(
+        BATCH_ROUTE,
+        predict_batch,
+        methods=["POST"],
+        summary="Predict a batch of records",
+        responses=ERROR_RESPONSES,
+    )
+    return router

@@ -1,0 +1,203 @@
+"""Request and response models of the prediction routes.
+
+Design: the request models are built from ``settings.data.columns`` (the feature schema in
+``configs/pipeline.yaml``), not from the model on disk. The config is known when the app is
+created, so the routes, their validation and their OpenAPI schema exist even before a model
+is trained, and ``/docs`` always shows a valid example request. The model's own feature
+schema (``metadata.json``) is checked against the config when the model loads (see
+``model_store``); a mismatch keeps the service not-ready with the reason, instead of letting
+it accept requests the model cannot score. Once a model is loaded, the OpenAPI example is
+the realistic record stored in its metadata; before, it is derived from the config bounds.
+
+Validation is strict on purpose: ``"3"`` is not an int, ``1`` is not a bool, NaN and
+infinity are refused, unknown fields are refused, and numbers without a configured bound
+are capped at ``SAFE_MAGNITUDE`` so no input can overflow the model's arithmetic. Every
+bad input is a 422 that names the field, never a 500.
+"""
+
+from __future__ import annotations
+
+import math
+from http import HTTPStatus
+from typing import Any, Literal
+
+from fastapi import HTTPException
+from pydantic import BaseModel, ConfigDict, Field, create_model, field_validator
+
+from ..config import ColumnSpec
+
+SAFE_MAGNITUDE = 1e15
+"""Bound for numeric inputs the config leaves unbounded (floats are exact integers below it)."""
+
+MAX_TEXT_LENGTH = 1000
+"""Longest free-text value accepted for a string column without listed categories."""
+
+RECORD_CONFIG = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False, frozen=True)
+
+
+def _column_type(spec: ColumnSpec) -> Any:
+    """The Python type of one column; categories become a ``Literal`` so OpenAPI lists them."""
+    if spec.categories:
+        return Literal[tuple(spec.categories)]
+    return {"int": int, "float": float, "str": str, "bool": bool}[spec.dtype]
+
+
+def _column_field(spec: ColumnSpec) -> Any:
+    """The pydantic ``Field`` of one column: bounds, length cap, description, default."""
+    constraints: dict[str, Any] = {}
+    if spec.dtype in ("int", "float"):
+        constraints["ge"] = spec.minimum if spec.minimum is not None else -SAFE_MAGNITUDE
+        constraints["le"] = spec.maximum if spec.maximum is not None else SAFE_MAGNITUDE
+    elif spec.dtype == "str" and not spec.categories:
+        constraints["max_length"] = MAX_TEXT_LENGTH
+    # A nullable column may be left out: missing means unknown, which the model imputes.
+    default: Any = None if spec.nullable else ...
+    return Field(default, description=spec.description or None, **constraints)
+
+
+def example_from_columns(columns: dict[str, ColumnSpec]) -> dict[str, Any]:
+    """A record that satisfies every column's constraints, for the schema before a model exists."""
+    record: dict[str, Any] = {}
+    for name, spec in columns.items():
+        if spec.categories:
+            record[name] = spec.categories[0]
+        elif spec.dtype == "bool":
+            record[name] = False
+        elif spec.dtype == "str":
+            record[name] = "text"
+        else:
+            low, high = spec.minimum, spec.maximum
+            if low is not None and high is not None:
+                value = (low + high) / 2
+            else:
+                value = low if low is not None else high if high is not None else 0.0
+            record[name] = math.ceil(value) if spec.dtype == "int" else float(value)
+    return record
+
+
+class RecordExample:
+    """The example record shown in OpenAPI: the trained model's, else one derived from config.
+
+    The schema asks for the example when it is generated, so the record can change when
+    the model loads after the app (and its routes) were built.
+    """
+
+    def __init__(self, fallback: dict[str, Any]) -> None:
+        self._fallback = fallback
+        self._record = fallback
+
+    @property
+    def record(self) -> dict[str, Any]:
+        return dict(self._record)
+
+    def use(self, record: dict[str, Any]) -> None:
+        self._record = dict(record)
+
+    def reset(self) -> None:
+        self._record = self._fallback
+
+
+def build_record_model(
+    columns: dict[str, ColumnSpec], example: RecordExample, name: str = "Record"
+) -> type[BaseModel]:
+    """One pydantic model for one input record, from the feature schema in the config."""
+
+    def add_example(schema: dict[str, Any]) -> None:
+        schema["examples"] = [example.record]
+
+    fields: dict[str, Any] = {}
+    for column, spec in columns.items():
+        column_type = _column_type(spec)
+        if spec.nullable:
+            column_type = column_type | None
+        fields[column] = (column_type, _column_field(spec))
+    config = ConfigDict(**RECORD_CONFIG, json_schema_extra=add_example)
+    model: type[BaseModel] = create_model(name, __config__=config, **fields)
+    return model
+
+
+class BatchTooLargeError(HTTPException):
+    """More records than ``serving.max_batch_records``: the request is too large, not invalid."""
+
+    def __init__(self, count: int, limit: int) -> None:
+        super().__init__(
+            status_code=HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
+            detail=f"batch has {count} records; the limit is {limit} per request "
+            "(serving.max_batch_records). Split it into smaller batches.",
+        )
+
+
+def build_batch_model(
+    record_model: type[BaseModel], max_records: int, example: RecordExample
+) -> type[BaseModel]:
+    """The ``{"records": [...]}`` request model, refusing more than ``max_records`` with a 413."""
+
+    def check_count(cls: type[BaseModel], records: Any) -> Any:
+        # Runs before the records are validated one by one, so an oversized batch costs
+        # one length check, not thousands of record validations.
+        if isinstance(records, list) and len(records) > max_records:
+            raise BatchTooLargeError(len(records), max_records)
+        return records
+
+    def add_example(schema: dict[str, Any]) -> None:
+        schema["examples"] = [{"records": [example.record]}]
+
+    validators: dict[str, Any] = {
+        "check_count": field_validator("records", mode="before")(classmethod(check_count))
+    }
+    model: type[BaseModel] = create_model(
+        "BatchRequest",
+        __config__=ConfigDict(extra="forbid", frozen=True, json_schema_extra=add_example),
+        __validators__=validators,
+        records=(
+            list[record_model],  # type: ignore[valid-type]
+            Field(min_length=1, description=f"Between 1 and {max_records} records."),
+        ),
+    )
+    return model
+
+
+class ResponseModel(BaseModel):
+    model_config = ConfigDict(protected_namespaces=(), frozen=True)
+
+
+class ClassPrediction(ResponseModel):
+    label: str | int = Field(description="The most probable class.")
+    probabilities: dict[str, float] = Field(description="Probability of each class; sums to 1.")
+
+
+class ClassificationResponse(ClassPrediction):
+    model_version: str
+
+
+class ClassificationBatchResponse(ResponseModel):
+    predictions: list[ClassPrediction]
+    model_version: str
+
+
+class ValuePrediction(ResponseModel):
+    value: float = Field(description="The predicted target value.")
+
+
+class RegressionResponse(ValuePrediction):
+    model_version: str
+
+
+class RegressionBatchResponse(ResponseModel):
+    predictions: list[ValuePrediction]
+    model_version: str
+
+
+class ErrorDetail(BaseModel):
+    field: str = Field(description="Dotted path of the offending field, e.g. records.3.tenure.")
+    loc: list[str | int] = Field(description="Where the error is, as FastAPI reports it.")
+    message: str
+    type: str
+
+
+class ValidationErrorResponse(BaseModel):
+    detail: list[ErrorDetail]
+
+
+class MessageResponse(BaseModel):
+    detail: str
