@@ -15,13 +15,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-import joblib
+import joblib  # type: ignore[import-untyped]
 import numpy as np
 import pandas as pd
-import sklearn
+import sklearn  # type: ignore[import-untyped]
 from numpy.typing import NDArray
 from pydantic import BaseModel, ConfigDict, ValidationError
-from sklearn.pipeline import Pipeline
+from sklearn.pipeline import Pipeline  # type: ignore[import-untyped]
 
 from ..config import ColumnSpec, Settings
 from .schemas import example_from_columns
@@ -86,7 +86,11 @@ def feature_mismatches(
             problems.append(
                 f"{name}: nullable={feature.nullable} in the model, {spec.nullable} in config"
             )
-        if sorted(feature.categories or []) != sorted(spec.categories or []):
+        # Without configured categories any text is accepted (unseen values are the
+        # encoder's job), so only configured category lists must agree.
+        if spec.categories is not None and sorted(feature.categories or []) != sorted(
+            spec.categories
+        ):
             problems.append(f"{name}: categories differ between the model and config")
     return problems
 
