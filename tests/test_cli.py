@@ -27,9 +27,15 @@ def git(cwd: Path, *args: str) -> str:
     return result.stdout
 
 
+@pytest.fixture(scope="module")
+def released(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A git copy of this template tagged v1.0.0, shared by the tests that only read it."""
+    return snapshot_template(tmp_path_factory.mktemp("released"), tag="v1.0.0")
+
+
 @pytest.fixture
 def template_repo(tmp_path: Path) -> Path:
-    """A throwaway git copy of this template tagged v1.0.0, so tests can move it forward."""
+    """A throwaway git copy of this template tagged v1.0.0, so a test can move it forward."""
     return snapshot_template(tmp_path / "template", tag="v1.0.0")
 
 
@@ -47,9 +53,9 @@ def test_variants_lists_every_copier_choice_once(capsys: pytest.CaptureFixture[s
     assert [v.value for v in variants.VARIANTS] == list(choices.values())
 
 
-def test_new_renders_initialises_git_and_commits(template_repo: Path, tmp_path: Path) -> None:
+def test_new_renders_initialises_git_and_commits(released: Path, tmp_path: Path) -> None:
     project = tmp_path / "churn"
-    code = new(template_repo, project, "--no-sync", "--data", "project_name=Churn Radar")
+    code = new(released, project, "--no-sync", "--data", "project_name=Churn Radar")
 
     assert code == 0
     answers = yaml.safe_load((project / ".copier-answers.yml").read_text())
@@ -62,20 +68,20 @@ def test_new_renders_initialises_git_and_commits(template_repo: Path, tmp_path: 
     assert git(project, "status", "--porcelain") == ""
 
 
-def test_new_with_sync_commits_the_lockfile(template_repo: Path, tmp_path: Path) -> None:
+def test_new_with_sync_commits_the_lockfile(released: Path, tmp_path: Path) -> None:
     project = tmp_path / "synced"
-    assert new(template_repo, project) == 0
+    assert new(released, project) == 0
     assert (project / ".venv").is_dir()
     assert "uv.lock" in git(project, "ls-files").split()
 
 
-def test_multiselect_answers_are_comma_separated(template_repo: Path, tmp_path: Path) -> None:
+def test_multiselect_answers_are_comma_separated(released: Path, tmp_path: Path) -> None:
     project = tmp_path / "bare"
-    assert new(template_repo, project, "--no-sync", "--data", "extras=") == 0
+    assert new(released, project, "--no-sync", "--data", "extras=") == 0
     assert yaml.safe_load((project / ".copier-answers.yml").read_text())["extras"] == []
 
     project = tmp_path / "tracked"
-    assert new(template_repo, project, "--no-sync", "--data", "extras=mlflow") == 0
+    assert new(released, project, "--no-sync", "--data", "extras=mlflow") == 0
     assert yaml.safe_load((project / ".copier-answers.yml").read_text())["extras"] == ["mlflow"]
 
 
@@ -90,25 +96,25 @@ def test_multiselect_answers_are_comma_separated(template_repo: Path, tmp_path: 
     ],
 )
 def test_bad_answers_are_refused_and_nothing_is_written(
-    template_repo: Path,
+    released: Path,
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
     arguments: list[str],
     message: str,
 ) -> None:
     project = tmp_path / "refused"
-    assert new(template_repo, project, "--no-sync", *arguments) == 2
+    assert new(released, project, "--no-sync", *arguments) == 2
     assert message in capsys.readouterr().err
     assert not project.exists()
 
 
 def test_new_refuses_a_folder_with_files(
-    template_repo: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    released: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     occupied = tmp_path / "occupied"
     occupied.mkdir()
     (occupied / "notes.txt").write_text("mine")
-    assert new(template_repo, occupied, "--no-sync") == 2
+    assert new(released, occupied, "--no-sync") == 2
     assert "not empty" in capsys.readouterr().err
     assert (occupied / "notes.txt").read_text() == "mine"
 
