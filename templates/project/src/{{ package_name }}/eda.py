@@ -1,0 +1,201 @@
+"""Exploratory data analysis: ``reports/eda.md`` plus figures under ``reports/figures/``.
+
+Figures are drawn with matplotlib's object API on the Agg (PNG) backend, so the report is
+made the same way on a laptop, a headless CI runner or in a container.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from pathlib import Path
+
+import matplotlib as mpl
+import numpy as np
+import pandas as pd
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+
+from .config import Settings
+from .data import load
+from .features import boolean_columns, categorical_columns, numeric_columns
+from .markdown import table
+
+logger = logging.getLogger(__name__)
+
+
+def figures_dir(settings: Settings) -> Path:
+    path = settings.paths.reports_dir / "figures"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def save_figure(figure: Figure, path: Path) -> Path:
+    mpl.use("Agg")  # no display needed, and the same output everywhere
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+    return path
+
+
+def _grid(count: int, columns: int = 3) -> tuple[Figure, list[Axes]]:
+    rows = max(1, math.ceil(count / columns))
+    figure = Figure(figsize=(4 * columns, 3 * rows))
+    axes: list[Axes] = figure.subplots(rows, columns, squeeze=False).ravel().tolist()
+    for unused in axes[count:]:
+        unused.set_visible(False)
+    return figure, axes[:count]
+
+
+def plot_missingness(frame: pd.DataFrame, path: Path) -> Path:
+    share = frame.isna().mean().sort_values() * 100
+    figure = Figure(figsize=(7, 0.35 * len(share) + 1.2))
+    ax = figure.subplots()
+    ax.barh(range(len(share)), share.to_numpy(), color="#d62728")
+    ax.set_yticks(range(len(share)), share.index.astype(str).tolist())
+    ax.set_xlabel("missing values (%)")
+    ax.set_xlim(0, max(5.0, float(share.max()) * 1.1))
+    ax.set_title("Missing values per column")
+    return save_figure(figure, path)
+
+
+def plot_histograms(frame: pd.DataFrame, columns: list[str], path: Path) -> Path:
+    figure, axes = _grid(len(columns))
+    for ax, column in zip(axes, columns, strict=True):
+        ax.hist(frame[column].dropna(), bins=30, color="#1f77b4")
+        ax.set_title(column)
+    return save_figure(figure, path)
+
+
+def plot_categories(frame: pd.DataFrame, columns: list[str], path: Path) -> Path:
+    figure, axes = _grid(len(columns))
+    for ax, column in zip(axes, columns, strict=True):
+        counts = frame[column].astype(object).fillna("(missing)").astype(str).value_counts()
+        # Positions plus labels: matplotlib would read labels like "1" as numbers.
+        ax.barh(range(len(counts)), counts.to_numpy(), color="#2ca02c")
+        ax.set_yticks(range(len(counts)), counts.index.tolist())
+        ax.set_title(column)
+    return save_figure(figure, path)
+
+
+def plot_correlation(corr: pd.DataFrame, path: Path) -> Path:
+    size = 1.0 + 0.6 * len(corr)
+    figure = Figure(figsize=(size + 1.5, size))
+    ax = figure.subplots()
+    image = ax.imshow(corr.to_numpy(), cmap="RdBu_r", vmin=-1, vmax=1)
+    labels = corr.columns.astype(str).tolist()
+    ax.set_xticks(range(len(labels)), labels, rotation=45, ha="right")
+    ax.set_yticks(range(len(labels)), labels)
+    for (i, j), value in np.ndenumerate(corr.to_numpy()):
+        ax.text(j, i, f"{value:.2f}", ha="center", va="center", fontsize=7)
+    figure.colorbar(image, ax=ax, shrink=0.8)
+    ax.set_title("Pearson correlation")
+    return save_figure(figure, path)
+
+
+def plot_target(target: pd.Series, classification: bool, path: Path) -> Path:
+    figure = Figure(figsize=(6, 4))
+    ax = figure.subplots()
+    if classification:
+        counts = target.value_counts().sort_index()
+        ax.bar(range(len(counts)), counts.to_numpy(), color="#9467bd")
+        ax.set_xticks(range(len(counts)), counts.index.astype(str).tolist())
+        ax.set_ylabel("rows")
+    else:
+        ax.hist(target, bins=40, color="#9467bd")
+    ax.set_title(f"Target: {target.name}")
+    return save_figure(figure, path)
+
+
+def correlation(frame: pd.DataFrame, settings: Settings) -> pd.DataFrame:
+    """Correlations between numbers and flags (and the target when it is numeric or binary)."""
+    columns = numeric_columns(settings) + boolean_columns(settings)
+    numbers = frame[columns].astype(float)
+    target = frame[settings.data.target]
+    if pd.api.types.is_numeric_dtype(target):
+        numbers[settings.data.target] = target.astype(float)
+    elif target.nunique() == 2:
+        numbers[settings.data.target] = pd.factorize(target, sort=True)[0]
+    return numbers.corr()
+
+
+def report(frame: pd.DataFrame, settings: Settings) -> str:
+    """The EDA markdown; writes the figures it links to."""
+    figures = figures_dir(settings)
+    numeric = numeric_columns(settings)
+    categorical = categorical_columns(settings) + boolean_columns(settings)
+    target = frame[settings.data.target]
+    classification = settings.task == "classification"
+
+    stats = frame[numeric].describe().T
+    numeric_rows = [
+        [name, int(r["count"]), r["mean"], r["std"], r["min"], r["50%"], r["max"]]
+        for name, r in stats.iterrows()
+    ]
+    categorical_rows = []
+    for name in categorical:
+        counts = frame[name].value_counts()
+        categorical_rows.append(
+            [name, int(counts.sum()), len(counts), str(counts.index[0]), int(counts.iloc[0])]
+        )
+    missing = frame.isna().sum()
+    missing_rows = [
+        [str(name), int(count), 100 * count / len(frame)]
+        for name, count in missing[missing > 0].sort_values(ascending=False).items()
+    ]
+    if classification:
+        balance = target.value_counts().sort_index()
+        target_rows = [[str(k), int(v), 100 * v / len(frame)] for k, v in balance.items()]
+        target_table = table(["class", "rows", "share (%)"], target_rows, digits=1)
+        ratio = balance.max() / balance.min()
+        target_note = f"Majority to minority ratio: {ratio:.1f} : 1."
+    else:
+        described = target.describe()
+        target_table = table(
+            ["statistic", "value"], [[k, float(v)] for k, v in described.items()], digits=2
+        )
+        target_note = f"Skewness: {target.skew():.2f}."
+
+    plot_missingness(frame, figures / "missingness.png")
+    plot_histograms(frame, numeric, figures / "histograms.png")
+    if categorical:
+        plot_categories(frame, categorical, figures / "categories.png")
+    corr = correlation(frame, settings)
+    plot_correlation(corr, figures / "correlation.png")
+    plot_target(target, classification, figures / "target.png")
+
+    sections = [
+        f"# Exploratory data analysis: {settings.project_name}",
+        f"Source: `{settings.data.path}`, {len(frame):,} rows, {len(settings.data.columns)} "
+        f"feature columns, target `{settings.data.target}` ({settings.task}).",
+        "## Target balance",
+        target_table,
+        target_note,
+        "![target](figures/target.png)",
+        "## Numeric columns",
+        table(["column", "count", "mean", "std", "min", "median", "max"], numeric_rows, 2),
+        "![histograms](figures/histograms.png)",
+        "## Categorical and boolean columns",
+        table(["column", "count", "levels", "most frequent", "its rows"], categorical_rows)
+        if categorical_rows
+        else "None.",
+        *(["![categories](figures/categories.png)"] if categorical else []),
+        "## Missing values",
+        table(["column", "missing", "share (%)"], missing_rows, digits=1)
+        if missing_rows
+        else "No missing values.",
+        "![missingness](figures/missingness.png)",
+        "## Correlations",
+        "Pearson correlation between numeric and boolean columns"
+        + (" and the target." if settings.data.target in corr.columns else "."),
+        "![correlation](figures/correlation.png)",
+    ]
+    return "\n\n".join(sections) + "\n"
+
+
+def run(settings: Settings) -> Path:
+    frame = load(settings)
+    path = settings.paths.reports_dir / "eda.md"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(report(frame, settings), encoding="utf-8")
+    logger.info("wrote %s and figures in %s", path, figures_dir(settings))
+    return path

@@ -1,0 +1,157 @@
+"""Evaluation: score the saved model on the held-out test split, draw it, and report it.
+
+Writes figures under ``reports/figures/``, ``reports/metrics.json``, and the Results block
+of the README. Everything written depends only on the saved model and the data, so a
+second run changes nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from pathlib import Path
+from typing import Any
+
+import joblib  # type: ignore[import-untyped]
+import pandas as pd
+from matplotlib.figure import Figure
+from sklearn.metrics import (  # type: ignore[import-untyped]
+    ConfusionMatrixDisplay,
+    PrecisionRecallDisplay,
+    PredictionErrorDisplay,
+    RocCurveDisplay,
+)
+
+from .config import Settings
+from .data import features_and_target, file_hash, load, split
+from .eda import figures_dir, save_figure
+from .markdown import table
+from .metrics import LABELS, score
+from .readme_results import MarkersMissingError, update_readme
+
+logger = logging.getLogger(__name__)
+
+
+def load_artefacts(settings: Settings) -> tuple[Any, dict[str, Any]]:
+    models_dir = settings.paths.models_dir
+    model_path = models_dir / "model.joblib"
+    if not model_path.is_file():
+        raise FileNotFoundError(f"{model_path} not found; run `make train` first")
+    metadata: dict[str, Any] = json.loads((models_dir / "metadata.json").read_text())
+    return joblib.load(model_path), metadata
+
+
+def classification_figures(
+    model: Any, features: pd.DataFrame, target: pd.Series, figures: Path
+) -> list[Path]:
+    predicted = model.predict(features)
+    figure = Figure(figsize=(5, 4.5))
+    ConfusionMatrixDisplay.from_predictions(target, predicted, ax=figure.subplots(), colorbar=False)
+    paths = [save_figure(figure, figures / "confusion_matrix.png")]
+    classes = list(model.classes_)
+    if len(classes) == 2:  # curves for the positive (second) class
+        scores = model.predict_proba(features)[:, 1]
+        for display, name in [(RocCurveDisplay, "roc_curve"), (PrecisionRecallDisplay, "pr_curve")]:
+            figure = Figure(figsize=(5, 4.5))
+            display.from_predictions(
+                target, scores, pos_label=classes[1], ax=figure.subplots(), name="test split"
+            )
+            paths.append(save_figure(figure, figures / f"{name}.png"))
+    return paths
+
+
+def regression_figures(
+    model: Any, features: pd.DataFrame, target: pd.Series, figures: Path
+) -> list[Path]:
+    predicted = model.predict(features)
+    paths = []
+    for kind, name in [("residual_vs_predicted", "residuals"), ("actual_vs_predicted", "actual")]:
+        figure = Figure(figsize=(5, 4.5))
+        PredictionErrorDisplay.from_predictions(
+            target, predicted, kind=kind, ax=figure.subplots(), random_state=0
+        )
+        paths.append(save_figure(figure, figures / f"{name}_vs_predicted.png"))
+    return paths
+
+
+def metric_header(name: str) -> tuple[str, float]:
+    """Scikit-learn's ``neg_*`` scores shown as the positive error they stand for."""
+    return (name.removeprefix("neg_"), -1.0) if name.startswith("neg_") else (name, 1.0)
+
+
+def results_markdown(
+    metadata: dict[str, Any], test_metrics: dict[str, float], figures: list[Path], base: Path
+) -> str:
+    metric, sign = metric_header(metadata["primary_metric"])
+    chosen = metadata["chosen"]["name"]
+    candidates = table(
+        ["model", f"CV {metric} (mean ± std)", f"validation {metric}", "chosen"],
+        [
+            [
+                c["name"],
+                f"{sign * c['cv_score']:.4f} ± {c['cv_std']:.4f}",
+                sign * c["val_score"],
+                "✓" if c["name"] == chosen else "",
+            ]
+            for c in metadata["candidates"]
+        ],
+    )
+    tests = table(
+        ["test metric", "value"], [[LABELS.get(k, k), v] for k, v in test_metrics.items()]
+    )
+    images = "\n".join(
+        f"![{path.stem.replace('_', ' ')}]({Path(os.path.relpath(path, base)).as_posix()})"
+        for path in figures
+    )
+    params = ", ".join(f"`{k}={v}`" for k, v in metadata["chosen"]["params"].items())
+    return "\n\n".join(
+        [
+            f"Model version `{metadata['model_version']}`, trained {metadata['trained_at']} "
+            f"on data `sha256:{metadata['data_hash'][:12]}`. Chosen on validation {metric}: "
+            f"**{chosen}** ({params or 'defaults'}).",
+            candidates,
+            "Held-out test split:",
+            tests,
+            images,
+        ]
+    )
+
+
+def run(settings: Settings) -> dict[str, Any]:
+    model, metadata = load_artefacts(settings)
+    if file_hash(settings.data.path) != metadata["data_hash"]:
+        logger.warning("%s changed since training; run `make train` again", settings.data.path)
+    test = split(load(settings), settings).test
+    features, target = features_and_target(test, settings)
+    test_metrics = score(model, features, target, settings.task)
+    figures = figures_dir(settings)
+    if settings.task == "classification":
+        paths = classification_figures(model, features, target, figures)
+    else:
+        paths = regression_figures(model, features, target, figures)
+    logger.info("test metrics: %s", ", ".join(f"{k}={v:.4f}" for k, v in test_metrics.items()))
+
+    report = {
+        "model_version": metadata["model_version"],
+        "chosen": metadata["chosen"],
+        "primary_metric": metadata["primary_metric"],
+        "test_rows": len(test),
+        "test_metrics": test_metrics,
+        "candidates": metadata["candidates"],
+        "figures": [path.as_posix() for path in paths],
+    }
+    metrics_path = settings.paths.reports_dir / "metrics.json"
+    metrics_path.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n")
+    logger.info("wrote %s and %d figures", metrics_path, len(paths))
+
+    readme = settings.paths.readme
+    block = results_markdown(metadata, test_metrics, paths, readme.resolve().parent)
+    try:
+        changed = update_readme(readme, block)
+    except MarkersMissingError as error:
+        logger.warning("README results not written: %s", error)
+    else:
+        logger.info("%s results %s", readme, "updated" if changed else "already up to date")
+    return report
+
