@@ -13,15 +13,50 @@ from typing import Any
 # Files every tabular project has, relative to the project root. `{pkg}` is the package.
 _ALWAYS = """
 .copier-answers.yml
-pyproject.toml
+.env.example
+.gitignore
+.pre-commit-config.yaml
+LICENSE
+MODEL_CARD.md
 Makefile
+README.md
 configs/pipeline.yaml
+pyproject.toml
 src/{pkg}/__init__.py
 src/{pkg}/__main__.py
+src/{pkg}/api/__init__.py
+src/{pkg}/api/deps.py
+src/{pkg}/api/limits.py
+src/{pkg}/api/main.py
+src/{pkg}/api/model_store.py
+src/{pkg}/api/observability.py
+src/{pkg}/api/routes/__init__.py
+src/{pkg}/api/routes/health.py
+src/{pkg}/api/routes/metrics.py
+src/{pkg}/api/routes/predict.py
+src/{pkg}/api/schemas.py
+src/{pkg}/cli.py
 src/{pkg}/config.py
+src/{pkg}/data.py
+src/{pkg}/eda.py
+src/{pkg}/evaluate.py
+src/{pkg}/features.py
+src/{pkg}/markdown.py
+src/{pkg}/metrics.py
+src/{pkg}/monitoring.py
+src/{pkg}/readme_results.py
+src/{pkg}/sample_data.py
+src/{pkg}/schema.py
+src/{pkg}/train.py
+tests/conftest.py
+tests/api/conftest.py
+tests/api/test_health.py
+tests/api/test_predict.py
+tests/test_monitoring.py
 """
 
 _MLFLOW = """
+src/{pkg}/tracking.py
 """
 
 _DOCKER = """

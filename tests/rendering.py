@@ -94,7 +94,7 @@ def render_with_cli(
     src: Path, dst: Path, answers: Mapping[str, Any], vcs_ref: str = SNAPSHOT_TAG
 ) -> subprocess.CompletedProcess[str]:
     """Render through the real `copier` command line, in a subprocess."""
-    command = [_copier_executable(), "copy", "--defaults", "--quiet", "--vcs-ref", vcs_ref]
+    command = [copier_executable(), "copy", "--defaults", "--quiet", "--vcs-ref", vcs_ref]
     for key, value in answers.items():
         # Lists (multiselect answers) are passed as YAML, which Copier parses for them.
         text = json.dumps(value) if isinstance(value, list) else str(value)
@@ -103,7 +103,7 @@ def render_with_cli(
     return subprocess.run(command, capture_output=True, text=True, check=False, timeout=120)
 
 
-def _copier_executable() -> str:
+def copier_executable() -> str:
     # Prefer the copier installed beside the running interpreter (the test environment).
     beside = Path(sys.executable).parent / "copier"
     if beside.exists():

@@ -1,0 +1,87 @@
+"""The test harness itself: the answer matrix, the pip-to-uv translation, the snapshot."""
+
+from __future__ import annotations
+
+import itertools
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.matrix import COMBINATIONS, DEFAULTS, OPTIONS, is_valid
+from tests.rendering import SNAPSHOT_TAG, template_files
+from tests.uv_env import parse_pip_config, project_environment, uv_variables
+
+pytestmark = pytest.mark.render
+
+PIP_CONFIG_LISTING = """\
+:env:.cert='/env/ca.pem'
+:env:.find-links='/env/wheels'
+global.cert='/global/ca.pem'
+global.constraint='/etc/pip/constraints.txt'
+global.extra-index-url='file:///a/simple file:///b/simple'
+global.find-links='/opt/wheels /opt/more'
+"""
+
+
+def test_matrix_covers_every_pair_of_option_values() -> None:
+    for (first, first_values), (second, second_values) in itertools.combinations(
+        OPTIONS.items(), 2
+    ):
+        for a, b in itertools.product(first_values, second_values):
+            assert any(row[first] == a and row[second] == b for row in COMBINATIONS), (
+                f"no combination renders {first}={a!r} with {second}={b!r}"
+            )
+
+
+def test_matrix_starts_with_the_defaults_and_is_small() -> None:
+    assert COMBINATIONS[0] == DEFAULTS
+    assert all(is_valid(row) for row in COMBINATIONS)
+    assert len(COMBINATIONS) <= 24, "the pairwise matrix grew; keep the render layer fast"
+
+
+def test_pip_config_precedence() -> None:
+    """Environment variables override the global file, as in pip."""
+    config = parse_pip_config(PIP_CONFIG_LISTING)
+    assert config["cert"] == "/env/ca.pem"
+    assert config["find-links"] == "/env/wheels"
+    assert config["constraint"] == "/etc/pip/constraints.txt"
+
+
+def test_local_indexes_are_opt_in() -> None:
+    """By default only the CA bundle is carried over: uv.lock must never record file:// URLs."""
+    config = parse_pip_config(PIP_CONFIG_LISTING)
+    assert uv_variables(config) == {"SSL_CERT_FILE": "/env/ca.pem"}
+    local = uv_variables(config, local_indexes=True)
+    assert local["UV_FIND_LINKS"] == "/env/wheels"
+    assert local["UV_EXTRA_INDEX_URL"] == "file:///a/simple file:///b/simple"
+    assert local["UV_INDEX_STRATEGY"] == "unsafe-best-match"
+    assert local["UV_CONSTRAINT"] == "/etc/pip/constraints.txt"
+
+
+def test_project_environment_hides_the_runner() -> None:
+    base = {
+        "PATH": "/usr/bin",
+        "PYTHONDONTWRITEBYTECODE": "1",
+        "VIRTUAL_ENV": "/repo/.venv",
+        "PIPELINE_CONFIG": "/elsewhere.yaml",
+    }
+    environment = project_environment(base)
+    assert "PYTHONDONTWRITEBYTECODE" not in environment
+    assert "VIRTUAL_ENV" not in environment
+    assert "PIPELINE_CONFIG" not in environment
+    assert not any(key.startswith("UV_") and "INDEX" in key for key in environment)
+
+
+def test_snapshot_holds_the_working_tree(template_repo: Path) -> None:
+    """Every tracked or new (not ignored) file is in the tagged snapshot, and nothing else."""
+    tagged = subprocess.run(
+        ["git", "ls-tree", "-r", "-z", "--name-only", SNAPSHOT_TAG],
+        cwd=template_repo,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split("\0")
+    tagged = [name for name in tagged if name]
+    assert sorted(tagged) == template_files()
+    assert "copier.yml" in tagged
