@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from tests.matrix import COMBINATIONS, DEFAULTS, OPTIONS, is_valid
-from tests.rendering import SNAPSHOT_TAG, template_files
+from tests.rendering import SNAPSHOT_TAG, snapshot_template
 from tests.uv_env import parse_pip_config, project_environment, uv_variables
 
 pytestmark = pytest.mark.render
@@ -65,23 +65,51 @@ def test_project_environment_hides_the_runner() -> None:
         "PYTHONDONTWRITEBYTECODE": "1",
         "VIRTUAL_ENV": "/repo/.venv",
         "PIPELINE_CONFIG": "/elsewhere.yaml",
+        "PYTEST_ADDOPTS": "-x",
     }
     environment = project_environment(base)
     assert "PYTHONDONTWRITEBYTECODE" not in environment
     assert "VIRTUAL_ENV" not in environment
     assert "PIPELINE_CONFIG" not in environment
+    assert "PYTEST_ADDOPTS" not in environment
     assert not any(key.startswith("UV_") and "INDEX" in key for key in environment)
 
 
-def test_snapshot_holds_the_working_tree(template_repo: Path) -> None:
-    """Every tracked or new (not ignored) file is in the tagged snapshot, and nothing else."""
-    tagged = subprocess.run(
-        ["git", "ls-tree", "-r", "-z", "--name-only", SNAPSHOT_TAG],
-        cwd=template_repo,
+def _git(cwd: Path, *args: str) -> str:
+    return subprocess.run(
+        ["git", "-c", "user.name=t", "-c", "user.email=t@example.com", *args],
+        cwd=cwd,
         capture_output=True,
         text=True,
         check=True,
-    ).stdout.split("\0")
-    tagged = [name for name in tagged if name]
-    assert sorted(tagged) == template_files()
-    assert "copier.yml" in tagged
+    ).stdout
+
+
+def test_snapshot_holds_the_working_tree_as_git_sees_it(tmp_path: Path) -> None:
+    """Tracked and new files are in the tagged snapshot (edits included); ignored and
+    deleted files are not; names with spaces and Jinja survive."""
+    work = tmp_path / "work"
+    work.mkdir()
+    _git(work, "init", "--quiet")
+    (work / ".gitignore").write_text("ignored.txt\n")
+    (work / "tracked.txt").write_text("committed\n")
+    (work / "deleted.txt").write_text("going\n")
+    (work / "{% if x %}odd name{% endif %}.jinja").write_text("{{ x }}\n")
+    _git(work, "add", "--all")
+    _git(work, "commit", "--quiet", "-m", "start")
+    (work / "tracked.txt").write_text("edited, not committed\n")
+    (work / "deleted.txt").unlink()
+    (work / "new.txt").write_text("untracked\n")
+    (work / "ignored.txt").write_text("ignored\n")
+
+    snapshot = snapshot_template(tmp_path / "snapshot", repo=work)
+
+    listing = _git(snapshot, "ls-tree", "-r", "-z", "--name-only", SNAPSHOT_TAG)
+    tagged = sorted(name for name in listing.split("\0") if name)
+    assert tagged == [
+        ".gitignore",
+        "new.txt",
+        "tracked.txt",
+        "{% if x %}odd name{% endif %}.jinja",
+    ]
+    assert _git(snapshot, "show", f"{SNAPSHOT_TAG}:tracked.txt") == "edited, not committed\n"

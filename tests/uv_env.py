@@ -88,7 +88,8 @@ def project_environment(
       variable is dropped: UV_COMPILE_BYTECODE=1 would make every `uv run` in the Makefile
       re-compile all of site-packages (~1.3 s each), while Python itself writes the .pyc
       of the modules actually imported, once;
-    - the test runner's own virtualenv hidden, so uv uses the project's `.venv`.
+    - the test runner's own virtualenv and pytest settings hidden, so uv uses the
+      project's `.venv` and the project's pytest reads only its own configuration.
     """
     environment = dict(os.environ if base is None else base)
     for key, value in uv_variables(pip_config(), local_indexes=local_indexes).items():
@@ -96,6 +97,10 @@ def project_environment(
     environment.pop("PYTHONDONTWRITEBYTECODE", None)
     for leaked in ("VIRTUAL_ENV", "UV_PROJECT_ENVIRONMENT", "PYTHONPATH", "PIPELINE_CONFIG"):
         environment.pop(leaked, None)
+    # The outer pytest's own variables (PYTEST_CURRENT_TEST, PYTEST_ADDOPTS, ...) must not
+    # reach the project's `make test`.
+    for key in [key for key in environment if key.startswith("PYTEST_")]:
+        del environment[key]
     environment["UV_NO_PROGRESS"] = "1"
     environment["PYTHONUNBUFFERED"] = "1"
     return environment
