@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -24,10 +24,12 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from sklearn.pipeline import Pipeline  # type: ignore[import-untyped]
 
 from ..config import ColumnSpec, Settings
+from .fast_preprocess import Preprocessor, compile_preprocessor
 from .schemas import example_from_columns
 
 MODEL_FILE = "model.joblib"
 METADATA_FILE = "metadata.json"
+REFERENCE_FILE = "reference.parquet"
 
 logger = logging.getLogger(__name__)
 
@@ -95,7 +97,7 @@ def feature_mismatches(
     return problems
 
 
-def _column_array(values: list[Any], feature: FeatureSchema) -> NDArray[Any]:
+def _column_array(values: Sequence[Any], feature: FeatureSchema) -> NDArray[Any]:
     """One column as the dtype training saw: missing numbers are NaN, missing labels NaN too."""
     if feature.dtype == "float" or (feature.dtype == "int" and feature.nullable):
         return np.asarray(values, dtype=np.float64)  # None becomes NaN
@@ -114,6 +116,8 @@ class LoadedModel:
 
     pipeline: Pipeline
     metadata: ModelMetadata
+    fast_preprocess: Preprocessor | None = None
+    """The preprocessing replayed in numpy (see ``fast_preprocess``), when it checked out."""
 
     @property
     def version(self) -> str:
@@ -127,29 +131,78 @@ class LoadedModel:
         """The realistic record training stored in the metadata (may need validating)."""
         return {feature.name: feature.example for feature in self.metadata.features}
 
-    def frame(self, columns: Mapping[str, list[Any]]) -> pd.DataFrame:
-        """A DataFrame in training column order, built column-wise (no per-row dicts)."""
-        return pd.DataFrame(
-            {
-                feature.name: _column_array(columns[feature.name], feature)
-                for feature in self.metadata.features
-            },
-            copy=False,
-        )
+    def arrays(self, columns: Mapping[str, Sequence[Any]]) -> dict[str, NDArray[Any]]:
+        """One array per feature, in training column order and with training's dtypes."""
+        return {
+            feature.name: _column_array(columns[feature.name], feature)
+            for feature in self.metadata.features
+        }
 
-    def predict_proba(self, frame: pd.DataFrame) -> tuple[list[str | int], NDArray[np.float64]]:
-        """Class labels (in column order) and one row of probabilities per record."""
+    def frame(self, columns: Mapping[str, Sequence[Any]]) -> pd.DataFrame:
+        """A DataFrame built column-wise (no per-row dicts), as the pipeline was fitted on."""
+        return pd.DataFrame(self.arrays(columns), copy=False)
+
+    def _call(self, method: str, columns: Mapping[str, Sequence[Any]]) -> Any:
         # Inputs were validated finite by the request models, so sklearn's own finiteness
         # scan of every array is skipped; NaN still marks missing values for the imputers.
         with sklearn.config_context(assume_finite=True):
-            probabilities = self.pipeline.predict_proba(frame)
+            if self.fast_preprocess is not None:
+                estimator = self.pipeline.steps[-1][1]
+                return getattr(estimator, method)(self.fast_preprocess(self.arrays(columns)))
+            return getattr(self.pipeline, method)(self.frame(columns))
+
+    def predict_proba(
+        self, columns: Mapping[str, Sequence[Any]]
+    ) -> tuple[list[str | int], NDArray[np.float64]]:
+        """Class labels (in column order) and one row of probabilities per record."""
+        probabilities = self._call("predict_proba", columns)
         labels: list[str | int] = np.asarray(self.pipeline.classes_).tolist()
         return labels, np.asarray(probabilities, dtype=np.float64)
 
-    def predict_value(self, frame: pd.DataFrame) -> NDArray[np.float64]:
+    def predict_value(self, columns: Mapping[str, Sequence[Any]]) -> NDArray[np.float64]:
+        return np.asarray(self._call("predict", columns), dtype=np.float64)
+
+
+def with_fast_path(model: LoadedModel, check_rows: Mapping[str, Sequence[Any]]) -> LoadedModel:
+    """``model`` with its preprocessing compiled to numpy, if that gives sklearn's exact output
+    on ``check_rows``; otherwise ``model`` unchanged (sklearn is called per request)."""
+    steps = model.pipeline.steps
+    if len(steps) != 2 or hasattr(steps[-1][1], "feature_names_in_"):
+        return model
+    compiled = compile_preprocessor(steps[0][1])
+    if compiled is None:
+        logger.info("preprocessing has steps the fast path does not know; using sklearn")
+        return model
+    try:
         with sklearn.config_context(assume_finite=True):
-            values = self.pipeline.predict(frame)
-        return np.asarray(values, dtype=np.float64)
+            expected = np.asarray(steps[0][1].transform(model.frame(check_rows)), dtype=float)
+        actual = compiled(model.arrays(check_rows))
+        agrees = actual.shape == expected.shape and np.allclose(
+            actual, expected, rtol=1e-12, atol=1e-12
+        )
+    except (TypeError, ValueError) as error:
+        logger.warning("fast preprocessing failed its check (%s); using sklearn", error)
+        return model
+    if not agrees:
+        logger.warning("fast preprocessing differs from sklearn's; using sklearn")
+        return model
+    return replace(model, fast_preprocess=compiled)
+
+
+def check_rows(
+    model_dir: Path, columns: Mapping[str, ColumnSpec], limit: int = 500
+) -> dict[str, list[Any]]:
+    """Rows to check the fast path on: training reference rows (when saved) plus a record
+    with every nullable feature missing, so the imputers are exercised too."""
+    example = example_from_columns(columns)
+    sparse = {name: None if spec.nullable else example[name] for name, spec in columns.items()}
+    rows = {name: [example[name], sparse[name]] for name in columns}
+    reference_path = model_dir / REFERENCE_FILE
+    if reference_path.is_file():
+        reference = pd.read_parquet(reference_path, columns=list(columns)).head(limit)
+        for name in columns:
+            rows[name].extend(reference[name].tolist())
+    return rows
 
 
 def read_model(model_dir: Path) -> LoadedModel:
@@ -201,6 +254,7 @@ class ModelStore:
             return self._fail(
                 "the model's features do not match configs/pipeline.yaml: " + "; ".join(problems)
             )
+        model = with_fast_path(model, check_rows(self.model_dir, self.settings.data.columns))
         try:
             self._smoke_test(model)
         except Exception as error:  # a model that cannot score its own example is not ready
@@ -209,18 +263,22 @@ class ModelStore:
         self.reason = ""
         logger.info(
             "model loaded",
-            extra={"model_version": model.version, "model_dir": str(self.model_dir)},
+            extra={
+                "model_version": model.version,
+                "model_dir": str(self.model_dir),
+                "fast_preprocess": model.fast_preprocess is not None,
+            },
         )
         return True
 
     def _smoke_test(self, model: LoadedModel) -> None:
         # The config-derived record is valid by construction, whatever metadata's examples are.
         record = example_from_columns(self.settings.data.columns)
-        frame = model.frame({name: [value] for name, value in record.items()})
+        columns = {name: [value] for name, value in record.items()}
         if self.settings.task == "classification":
-            model.predict_proba(frame)
+            model.predict_proba(columns)
         else:
-            model.predict_value(frame)
+            model.predict_value(columns)
 
     def _fail(self, reason: str) -> bool:
         self._model = None

@@ -18,6 +18,7 @@ bad input is a 422 that names the field, never a 500.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from http import HTTPStatus
 from typing import Any, Literal
 
@@ -55,7 +56,7 @@ def _column_field(spec: ColumnSpec) -> Any:
     return Field(default, description=spec.description or None, **constraints)
 
 
-def example_from_columns(columns: dict[str, ColumnSpec]) -> dict[str, Any]:
+def example_from_columns(columns: Mapping[str, ColumnSpec]) -> dict[str, Any]:
     """A record that satisfies every column's constraints, for the schema before a model exists."""
     record: dict[str, Any] = {}
     for name, spec in columns.items():

@@ -56,7 +56,7 @@ def classify(
     model: LoadedModel, records: Sequence[BaseModel], metrics: Metrics, route: str
 ) -> list[ClassPrediction]:
     """Most probable class and every class's probability, for each record."""
-    labels, probabilities = model.predict_proba(model.frame(_columns(records, model.feature_names)))
+    labels, probabilities = model.predict_proba(_columns(records, model.feature_names))
     keys = [str(label) for label in labels]
     best = probabilities.argmax(axis=1).tolist()
     predictions = [
@@ -74,7 +74,7 @@ def regress(
     model: LoadedModel, records: Sequence[BaseModel], metrics: Metrics, route: str
 ) -> list[ValuePrediction]:
     """The predicted value for each record."""
-    values = model.predict_value(model.frame(_columns(records, model.feature_names))).tolist()
+    values = model.predict_value(_columns(records, model.feature_names)).tolist()
     metrics.predictions.labels(route, "value").inc(len(values))
     return [ValuePrediction.model_construct(value=value) for value in values]
 
