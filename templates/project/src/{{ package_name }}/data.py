@@ -56,7 +56,8 @@ def read_table(path: Path, settings: Settings) -> pd.DataFrame:
         return pd.read_parquet(path)
     if suffix == ".csv":
         # Text columns stay text even when every value looks like a number (e.g. zip codes).
-        text = {name: "object" for name, spec in settings.data.columns.items() if spec.dtype == "str"}
+        columns = settings.data.columns.items()
+        text = {name: "object" for name, spec in columns if spec.dtype == "str"}
         return pd.read_csv(path, dtype=text)
     raise ValueError(f"{path}: unsupported file type {suffix!r}; use .csv or .parquet")
 

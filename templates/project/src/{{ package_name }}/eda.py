@@ -19,7 +19,7 @@ from matplotlib.figure import Figure
 from .config import Settings
 from .data import load
 from .features import boolean_columns, categorical_columns, numeric_columns
-from .markdown import table
+from .markdown import Cell, table
 
 logger = logging.getLogger(__name__)
 
@@ -127,31 +127,33 @@ def report(frame: pd.DataFrame, settings: Settings) -> str:
     classification = settings.task == "classification"
 
     stats = frame[numeric].describe().T
-    numeric_rows = [
-        [name, int(r["count"]), r["mean"], r["std"], r["min"], r["50%"], r["max"]]
+    numeric_rows: list[list[Cell]] = [
+        [str(name), int(r["count"]), r["mean"], r["std"], r["min"], r["50%"], r["max"]]
         for name, r in stats.iterrows()
     ]
-    categorical_rows = []
+    categorical_rows: list[list[Cell]] = []
     for name in categorical:
         counts = frame[name].value_counts()
         categorical_rows.append(
             [name, int(counts.sum()), len(counts), str(counts.index[0]), int(counts.iloc[0])]
         )
     missing = frame.isna().sum()
-    missing_rows = [
+    missing_rows: list[list[Cell]] = [
         [str(name), int(count), 100 * count / len(frame)]
         for name, count in missing[missing > 0].sort_values(ascending=False).items()
     ]
     if classification:
         balance = target.value_counts().sort_index()
-        target_rows = [[str(k), int(v), 100 * v / len(frame)] for k, v in balance.items()]
+        target_rows: list[list[Cell]] = [
+            [str(k), int(v), 100 * v / len(frame)] for k, v in balance.items()
+        ]
         target_table = table(["class", "rows", "share (%)"], target_rows, digits=1)
         ratio = balance.max() / balance.min()
         target_note = f"Majority to minority ratio: {ratio:.1f} : 1."
     else:
         described = target.describe()
         target_table = table(
-            ["statistic", "value"], [[k, float(v)] for k, v in described.items()], digits=2
+            ["statistic", "value"], [[str(k), float(v)] for k, v in described.items()], digits=2
         )
         target_note = f"Skewness: {target.skew():.2f}."
 

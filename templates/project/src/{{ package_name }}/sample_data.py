@@ -150,7 +150,7 @@ def write_sample(settings: Settings, *, overwrite: bool = True) -> list[Path]:
     ``drift`` passes on it until you change something. An existing file is kept when
     ``overwrite`` is false, so ``make all`` never replaces a user's own data.
     """
-    outputs = {
+    outputs: dict[Path, Callable[[], pd.DataFrame]] = {
         settings.data.path: lambda: generate(settings),
         settings.sample.new_batch_path: lambda: generate(
             settings, rows=settings.sample.new_batch_rows, seed=settings.sample.seed + 1

@@ -91,7 +91,8 @@ def _describe(errors: SchemaErrors) -> str:
     cases = errors.failure_cases
     for check, group in cases.groupby(cases["check"].astype(str), sort=False):
         if check == "column_in_dataframe":
-            lines += [f"column {c!r}: required but missing from the data" for c in group.failure_case]
+            missing = group.failure_case
+            lines += [f"column {c!r}: required but missing from the data" for c in missing]
             continue
         for column, rows in group.groupby(group["column"].astype(str), sort=False):
             if check == "not_nullable":
@@ -99,8 +100,10 @@ def _describe(errors: SchemaErrors) -> str:
             elif check in _KIND_MESSAGES.values():
                 lines.append(f"column {column!r}: {check} (found {_dtype_of(errors, column)})")
             else:
-                examples = ", ".join(repr(v) for v in rows.failure_case.drop_duplicates().head(3))
-                lines.append(f"column {column!r}: {len(rows)} value(s) fail {check}, e.g. {examples}")
+                examples = ", ".join(map(repr, rows.failure_case.drop_duplicates().head(3)))
+                lines.append(
+                    f"column {column!r}: {len(rows)} value(s) fail {check}, e.g. {examples}"
+                )
     return "\n  ".join(lines)
 
 
