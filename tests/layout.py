@@ -26,6 +26,7 @@ src/{pkg}/__init__.py
 src/{pkg}/__main__.py
 src/{pkg}/api/__init__.py
 src/{pkg}/api/deps.py
+src/{pkg}/api/fast_preprocess.py
 src/{pkg}/api/limits.py
 src/{pkg}/api/main.py
 src/{pkg}/api/model_store.py
@@ -50,13 +51,23 @@ src/{pkg}/schema.py
 src/{pkg}/train.py
 tests/conftest.py
 tests/api/conftest.py
+tests/api/test_fast_preprocess.py
 tests/api/test_health.py
 tests/api/test_predict.py
+tests/test_cli.py
+tests/test_data.py
+tests/test_eda.py
+tests/test_evaluate.py
+tests/test_features.py
 tests/test_monitoring.py
+tests/test_sample_data.py
+tests/test_schema.py
+tests/test_train.py
 """
 
 _MLFLOW = """
 src/{pkg}/tracking.py
+tests/test_tracking.py
 """
 
 _DOCKER = """
