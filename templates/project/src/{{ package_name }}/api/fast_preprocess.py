@@ -91,12 +91,17 @@ def _one_hot_step(step: OneHotEncoder) -> Step | None:
     dtype = step.dtype
 
     def encode(values: NDArray[Any]) -> NDArray[Any]:
-        encoded = np.zeros((values.shape[0], int(offsets[-1])), dtype=dtype)
+        rows = values.shape[0]
+        encoded = np.zeros((rows, int(offsets[-1])), dtype=dtype)
+        all_rows = np.arange(rows)
         for column, lookup in enumerate(lookups):
-            for row, value in enumerate(values[:, column].tolist()):
-                index = lookup.get(value)
-                if index is not None:  # unknown categories stay all-zero, as sklearn does
-                    encoded[row, offsets[column] + index] = 1
+            codes = np.fromiter(
+                (lookup.get(value, -1) for value in values[:, column].tolist()),
+                dtype=np.intp,
+                count=rows,
+            )
+            known = codes >= 0  # unknown categories stay all-zero, as sklearn does
+            encoded[all_rows[known], offsets[column] + codes[known]] = 1
         return encoded
 
     return encode

@@ -42,15 +42,15 @@ async def validation_error_handler(request: Request, error: Exception) -> JSONRe
     detail = []
     for item in errors:
         loc = [part for part in item.get("loc", ()) if isinstance(part, str | int)]
-        path = [str(part) for part in loc[1:]] if loc[:1] == ["body"] else [str(p) for p in loc]
-        detail.append(
-            {
-                "field": ".".join(path) or "body",
-                "loc": loc,
-                "message": str(item.get("msg", "invalid value")),
-                "type": str(item.get("type", "value_error")),
-            }
-        )
+        kind = str(item.get("type", "value_error"))
+        message = str(item.get("msg", "invalid value"))
+        if kind == "json_invalid":  # loc is ("body", character offset), not a field
+            field = "body"
+            message = f"body is not valid JSON ({message.lower()} at character {loc[-1]})"
+        else:
+            path = loc[1:] if loc[:1] == ["body"] else loc
+            field = ".".join(str(part) for part in path) or "body"
+        detail.append({"field": field, "loc": loc, "message": message, "type": kind})
     return JSONResponse({"detail": detail}, status_code=HTTPStatus.UNPROCESSABLE_ENTITY)
 
 
@@ -101,7 +101,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
 def serve(settings: Settings) -> None:
     """Run the service under uvicorn on ``settings.host``:``settings.port`` with JSON logs."""
-    configure_logging(settings.log_level)
     uvicorn.run(
         create_app(settings),
         host=settings.host,
