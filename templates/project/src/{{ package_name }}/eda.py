@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import math
 from pathlib import Path
+from typing import cast
 
 import matplotlib as mpl
 import numpy as np
@@ -155,7 +156,7 @@ def report(frame: pd.DataFrame, settings: Settings) -> str:
         target_table = table(
             ["statistic", "value"], [[str(k), float(v)] for k, v in described.items()], digits=2
         )
-        target_note = f"Skewness: {target.skew():.2f}."
+        target_note = f"Skewness: {cast(float, target.skew()):.2f}."
 
     plot_missingness(frame, figures / "missingness.png")
     plot_histograms(frame, numeric, figures / "histograms.png")

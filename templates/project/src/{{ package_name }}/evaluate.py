@@ -154,4 +154,3 @@ def run(settings: Settings) -> dict[str, Any]:
     else:
         logger.info("%s results %s", readme, "updated" if changed else "already up to date")
     return report
-

@@ -51,9 +51,7 @@ def build_preprocessor(settings: Settings) -> ColumnTransformer:
     value: whether a customer skipped a field is itself informative. Categories unseen in
     training are ignored (all-zero one-hot) so the service never fails on a new value.
     """
-    numeric = Pipeline(
-        [("impute", SimpleImputer(strategy="median")), ("scale", StandardScaler())]
-    )
+    numeric = Pipeline([("impute", SimpleImputer(strategy="median")), ("scale", StandardScaler())])
     boolean = Pipeline(
         [
             ("to_float", FunctionTransformer(as_float, feature_names_out="one-to-one")),
