@@ -107,6 +107,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
     handler: Command = args.handler
     started = time.perf_counter()
-    status = handler(settings, args)
+    try:
+        status = handler(settings, args)
+    except (FileNotFoundError, ValueError) as error:
+        # Bad input (missing file, data that fails the schema, a config mistake) is the
+        # user's to fix: say what is wrong without a traceback, unless asked for one.
+        logger.error("%s failed: %s", args.command, error, exc_info=args.verbose)
+        return 1
     logger.info("%s finished in %.1f s", args.command, time.perf_counter() - started)
     return status
