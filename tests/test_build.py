@@ -164,7 +164,8 @@ def test_readme_results_are_filled(project: BuiltProject) -> None:
     assert "|" in block, "the results block holds no table"
     assert metadata["chosen"]["name"] in block or metadata["model_version"] in block
     for value in metadata["test_metrics"].values():
-        shown = {f"{value:.{digits}f}" for digits in (2, 3, 4)}
+        # Rounded to 0-4 decimals, with or without thousands separators: 49,572.1398.
+        shown = {f"{value:{sep}.{digits}f}" for digits in range(5) for sep in ("", ",")}
         assert any(text in block for text in shown), f"test metric {value} not in README"
 
 

@@ -87,7 +87,11 @@ def _image_config(engine: Engine, image: str) -> dict[str, Any]:
 def test_image_keeps_its_healthcheck(engine: Engine, image: str) -> None:
     """Built in docker format: podman's default OCI format silently drops HEALTHCHECK."""
     config = _image_config(engine, image)
-    healthcheck = config.get("HealthCheck") or config.get("Config", {}).get("Healthcheck")
+    healthcheck = (
+        config.get("Healthcheck")
+        or config.get("HealthCheck")
+        or config.get("Config", {}).get("Healthcheck")
+    )
     assert healthcheck, "the image has no HEALTHCHECK"
 
 
