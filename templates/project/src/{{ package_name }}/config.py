@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic_settings import (
@@ -103,11 +103,29 @@ class TrackingConfig(Section):
     )
 
 
+class StrictYamlSource(YamlConfigSettingsSource):
+    """The YAML config, refusing unknown top-level keys (a typo there would go unnoticed).
+
+    The settings themselves ignore unknown keys, because ``.env`` legitimately holds
+    variables meant for other tools (``MLFLOW_TRACKING_URI``, ``PIPELINE_CONFIG``...).
+    """
+
+    def __call__(self) -> dict[str, Any]:
+        values = super().__call__()
+        unknown = sorted(set(values) - set(self.settings_cls.model_fields))
+        if unknown:
+            raise ValueError(
+                f"{self.yaml_file_path}: unknown key(s) {', '.join(unknown)}; "
+                f"known keys are {', '.join(self.settings_cls.model_fields)}"
+            )
+        return values
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_nested_delimiter="__",
         env_file=".env",
-        extra="forbid",
+        extra="ignore",
         frozen=True,
     )
 
@@ -146,7 +164,7 @@ class Settings(BaseSettings):
                 f"pipeline config {config_path} not found; run from the project root "
                 "or set PIPELINE_CONFIG to the YAML file"
             )
-        yaml_settings = YamlConfigSettingsSource(settings_cls, yaml_file=config_path)
+        yaml_settings = StrictYamlSource(settings_cls, yaml_file=config_path)
         return init_settings, env_settings, dotenv_settings, yaml_settings
 
 
