@@ -49,7 +49,9 @@ src/{pkg}/readme_results.py
 src/{pkg}/sample_data.py
 src/{pkg}/schema.py
 src/{pkg}/train.py
+tests/__init__.py
 tests/conftest.py
+tests/api/__init__.py
 tests/api/conftest.py
 tests/api/test_fast_preprocess.py
 tests/api/test_health.py
