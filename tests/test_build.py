@@ -344,6 +344,39 @@ def test_oversized_batch_is_a_413(server: RunningServer, project: BuiltProject) 
     assert answer.status == 413, answer.text
 
 
+def test_ready_is_503_until_a_model_exists(project: BuiltProject, tmp_path: Path) -> None:
+    """With no model on disk the app still starts: /health is 200, /ready 503 with a reason."""
+    project.require("setup")
+    port = free_port()
+    empty_models = tmp_path / "no-models"
+    empty_models.mkdir()
+    environment = {
+        **project.env,
+        "HOST": "127.0.0.1",
+        "PORT": str(port),
+        "MODEL_DIR": str(empty_models),
+    }
+    modelless = RunningServer(
+        [str(venv_script(project.path, project.package)), "serve"],
+        cwd=project.path,
+        env=environment,
+        port=port,
+        log_path=tmp_path / "server.log",
+    )
+    try:
+        try:
+            wait_for(modelless.url("/health"), alive=modelless.alive)
+        except (TimeoutError, RuntimeError) as error:
+            pytest.fail(f"{error}\nserver log:\n{modelless.log()[-4000:]}", pytrace=False)
+        ready = request(modelless.url("/ready"))
+        assert ready.status == 503, ready.text
+        assert ready.json().get("reason"), "a 503 from /ready must say why"
+        example = _openapi_example(modelless, "/predict")
+        assert request(modelless.url("/predict"), example).status == 503
+    finally:
+        modelless.stop()
+
+
 def test_prometheus_metrics(server: RunningServer) -> None:
     request(server.url("/health"))
     answer = request(server.url("/metrics"))
