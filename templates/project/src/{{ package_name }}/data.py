@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
-from sklearn.model_selection import train_test_split  # type: ignore[import-untyped]
 
 from .config import Settings
 from .schema import validate
@@ -70,6 +69,9 @@ def load(settings: Settings, path: Path | None = None) -> pd.DataFrame:
 
 def split(frame: pd.DataFrame, settings: Settings) -> Split:
     """Stratified (classification) train/validation/test split, reproducible from the seed."""
+    # Imported here: `eda` loads data but needs no scikit-learn, which takes seconds to import.
+    from sklearn.model_selection import train_test_split  # type: ignore[import-untyped]
+
     target = frame[settings.data.target]
     stratify = target if settings.task == "classification" else None
     rest, test = train_test_split(

@@ -19,8 +19,8 @@ from matplotlib.figure import Figure
 
 from .config import Settings
 from .data import load
-from .features import boolean_columns, categorical_columns, numeric_columns
 from .markdown import Cell, table
+from .schema import boolean_columns, categorical_columns, numeric_columns
 
 logger = logging.getLogger(__name__)
 

@@ -20,18 +20,9 @@ from sklearn.preprocessing import (  # type: ignore[import-untyped]
 )
 
 from .config import Settings
+from .schema import boolean_columns, categorical_columns, numeric_columns
 
-
-def numeric_columns(settings: Settings) -> list[str]:
-    return [name for name, spec in settings.data.columns.items() if spec.dtype in {"int", "float"}]
-
-
-def boolean_columns(settings: Settings) -> list[str]:
-    return [name for name, spec in settings.data.columns.items() if spec.dtype == "bool"]
-
-
-def categorical_columns(settings: Settings) -> list[str]:
-    return [name for name, spec in settings.data.columns.items() if spec.dtype == "str"]
+__all__ = ["boolean_columns", "build_preprocessor", "categorical_columns", "numeric_columns"]
 
 
 def as_float(frame: pd.DataFrame) -> pd.DataFrame:

@@ -30,6 +30,18 @@ _KIND_MESSAGES = {
 }
 
 
+def numeric_columns(settings: Settings) -> list[str]:
+    return [name for name, spec in settings.data.columns.items() if spec.dtype in {"int", "float"}]
+
+
+def boolean_columns(settings: Settings) -> list[str]:
+    return [name for name, spec in settings.data.columns.items() if spec.dtype == "bool"]
+
+
+def categorical_columns(settings: Settings) -> list[str]:
+    return [name for name, spec in settings.data.columns.items() if spec.dtype == "str"]
+
+
 class SchemaViolationError(ValueError):
     """The data does not match the configured schema; the message lists every column at fault."""
 
