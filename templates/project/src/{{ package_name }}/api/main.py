@@ -18,6 +18,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
+from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
 
 from ..config import Settings, get_settings
 from .limits import BodySizeLimitMiddleware
@@ -66,6 +67,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if not logging.getLogger(PACKAGE_LOGGER).handlers:
             configure_logging(settings.log_level)
+        # One native thread per process: a request scores a handful of rows, where thread
+        # start-up (OpenMP in HistGradientBoosting, BLAS) costs more than it saves and
+        # oversubscribes the CPU. Scale out with uvicorn workers instead.
+        threadpool_limits(limits=1)
         # Unpickling a model blocks; keep the event loop free while it happens.
         if await run_in_threadpool(store.load) and store.model is not None:
             try:

@@ -24,7 +24,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from sklearn.pipeline import Pipeline  # type: ignore[import-untyped]
 
 from ..config import ColumnSpec, Settings
-from .fast_preprocess import Preprocessor, compile_preprocessor
+from .fast_path import Estimate, Preprocessor, compile_estimator, compile_preprocessor
 from .schemas import example_from_columns
 
 MODEL_FILE = "model.joblib"
@@ -117,7 +117,9 @@ class LoadedModel:
     pipeline: Pipeline
     metadata: ModelMetadata
     fast_preprocess: Preprocessor | None = None
-    """The preprocessing replayed in numpy (see ``fast_preprocess``), when it checked out."""
+    """The preprocessing replayed in numpy (see ``fast_path``), when it checked out."""
+    fast_estimator: Estimate | None = None
+    """The estimator replayed in numpy, when the preprocessing is too and it checked out."""
 
     @property
     def version(self) -> str:
@@ -143,13 +145,16 @@ class LoadedModel:
         return pd.DataFrame(self.arrays(columns), copy=False)
 
     def _call(self, method: str, columns: Mapping[str, Sequence[Any]]) -> Any:
+        """``predict_proba`` (classification) or ``predict`` (regression) of the pipeline."""
         # Inputs were validated finite by the request models, so sklearn's own finiteness
         # scan of every array is skipped; NaN still marks missing values for the imputers.
         with sklearn.config_context(assume_finite=True):
-            if self.fast_preprocess is not None:
-                estimator = self.pipeline.steps[-1][1]
-                return getattr(estimator, method)(self.fast_preprocess(self.arrays(columns)))
-            return getattr(self.pipeline, method)(self.frame(columns))
+            if self.fast_preprocess is None:
+                return getattr(self.pipeline, method)(self.frame(columns))
+            features = self.fast_preprocess(self.arrays(columns))
+            if self.fast_estimator is not None:
+                return self.fast_estimator(features)
+            return getattr(self.pipeline.steps[-1][1], method)(features)
 
     def predict_proba(
         self, columns: Mapping[str, Sequence[Any]]
@@ -164,29 +169,41 @@ class LoadedModel:
 
 
 def with_fast_path(model: LoadedModel, check_rows: Mapping[str, Sequence[Any]]) -> LoadedModel:
-    """``model`` with its preprocessing compiled to numpy, if that gives sklearn's exact output
-    on ``check_rows``; otherwise ``model`` unchanged (sklearn is called per request)."""
+    """``model`` with its pipeline replayed in numpy wherever that reproduces sklearn's output
+    on ``check_rows``; the parts that do not are left to sklearn."""
     steps = model.pipeline.steps
     if len(steps) != 2 or hasattr(steps[-1][1], "feature_names_in_"):
         return model
-    compiled = compile_preprocessor(steps[0][1])
+    preprocessor, estimator = steps[0][1], steps[-1][1]
+    compiled = compile_preprocessor(preprocessor)
     if compiled is None:
         logger.info("preprocessing has steps the fast path does not know; using sklearn")
         return model
+    method = "predict_proba" if model.metadata.task == "classification" else "predict"
     try:
         with sklearn.config_context(assume_finite=True):
-            expected = np.asarray(steps[0][1].transform(model.frame(check_rows)), dtype=float)
-        actual = compiled(model.arrays(check_rows))
-        agrees = actual.shape == expected.shape and np.allclose(
-            actual, expected, rtol=1e-12, atol=1e-12
-        )
-    except (TypeError, ValueError) as error:
-        logger.warning("fast preprocessing failed its check (%s); using sklearn", error)
+            expected = np.asarray(preprocessor.transform(model.frame(check_rows)), dtype=float)
+            features = compiled(model.arrays(check_rows))
+            if not _same(features, expected, rtol=1e-12):
+                logger.warning("fast preprocessing differs from sklearn's; using sklearn")
+                return model
+            fast = replace(model, fast_preprocess=compiled)
+            replayed = compile_estimator(estimator)
+            if replayed is not None and _same(
+                replayed(features), getattr(estimator, method)(features), rtol=1e-9
+            ):
+                fast = replace(fast, fast_estimator=replayed)
+    except (TypeError, ValueError, IndexError) as error:
+        logger.warning("fast path failed its check (%s); using sklearn", error)
         return model
-    if not agrees:
-        logger.warning("fast preprocessing differs from sklearn's; using sklearn")
-        return model
-    return replace(model, fast_preprocess=compiled)
+    return fast
+
+
+def _same(actual: Any, expected: Any, rtol: float) -> bool:
+    actual, expected = np.asarray(actual), np.asarray(expected)
+    return actual.shape == expected.shape and bool(
+        np.allclose(actual, expected, rtol=rtol, atol=1e-12)
+    )
 
 
 def check_rows(
@@ -267,6 +284,7 @@ class ModelStore:
                 "model_version": model.version,
                 "model_dir": str(self.model_dir),
                 "fast_preprocess": model.fast_preprocess is not None,
+                "fast_estimator": model.fast_estimator is not None,
             },
         )
         return True
