@@ -26,7 +26,7 @@ src/{pkg}/__init__.py
 src/{pkg}/__main__.py
 src/{pkg}/api/__init__.py
 src/{pkg}/api/deps.py
-src/{pkg}/api/fast_preprocess.py
+src/{pkg}/api/fast_path.py
 src/{pkg}/api/limits.py
 src/{pkg}/api/main.py
 src/{pkg}/api/model_store.py
@@ -53,7 +53,7 @@ tests/__init__.py
 tests/conftest.py
 tests/api/__init__.py
 tests/api/conftest.py
-tests/api/test_fast_preprocess.py
+tests/api/test_fast_path.py
 tests/api/test_health.py
 tests/api/test_predict.py
 tests/test_cli.py
