@@ -71,7 +71,7 @@ def _impute_step(step: SimpleImputer) -> Step | None:
         return None  # sklearn drops all-empty features; not worth replaying
 
     def impute(values: NDArray[Any]) -> NDArray[Any]:
-        mask = pd.isna(values)
+        mask = np.isnan(values) if values.dtype.kind == "f" else pd.isna(values)
         return np.where(mask, statistics, values) if mask.any() else values
 
     return impute

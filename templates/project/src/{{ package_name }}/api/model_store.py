@@ -148,12 +148,12 @@ class LoadedModel:
         """``predict_proba`` (classification) or ``predict`` (regression) of the pipeline."""
         # Inputs were validated finite by the request models, so sklearn's own finiteness
         # scan of every array is skipped; NaN still marks missing values for the imputers.
+        if self.fast_preprocess is not None and self.fast_estimator is not None:
+            return self.fast_estimator(self.fast_preprocess(self.arrays(columns)))
         with sklearn.config_context(assume_finite=True):
             if self.fast_preprocess is None:
                 return getattr(self.pipeline, method)(self.frame(columns))
             features = self.fast_preprocess(self.arrays(columns))
-            if self.fast_estimator is not None:
-                return self.fast_estimator(features)
             return getattr(self.pipeline.steps[-1][1], method)(features)
 
     def predict_proba(

@@ -18,7 +18,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
 from ...config import Task
-from ..deps import MetricsDep, ModelDep
+from ..deps import ScoringDep
 from ..model_store import LoadedModel
 from ..observability import Metrics
 from ..schemas import (
@@ -86,13 +86,14 @@ Endpoint = Callable[..., Coroutine[Any, Any, JSONResponse]]
 def _endpoints(task: Task) -> tuple[Endpoint, Endpoint]:
     score = classify if task == "classification" else regress
 
-    async def predict(record: BaseModel, model: ModelDep, metrics: MetricsDep) -> JSONResponse:
-        (prediction,) = score(model, [record], metrics, PREDICT_ROUTE)
+    async def predict(record: BaseModel, scoring: ScoringDep) -> JSONResponse:
+        model = scoring.model
+        (prediction,) = score(model, [record], scoring.metrics, PREDICT_ROUTE)
         return JSONResponse({**prediction, "model_version": model.version})
 
-    async def predict_batch(batch: BaseModel, model: ModelDep, metrics: MetricsDep) -> JSONResponse:
-        records = getattr(batch, "records")  # noqa: B009  # dynamic model: no static attribute
-        predictions = await run_in_threadpool(score, model, records, metrics, BATCH_ROUTE)
+    async def predict_batch(batch: BaseModel, scoring: ScoringDep) -> JSONResponse:
+        model, records = scoring.model, getattr(batch, "records")  # noqa: B009  # dynamic model
+        predictions = await run_in_threadpool(score, model, records, scoring.metrics, BATCH_ROUTE)
         return JSONResponse({"predictions": predictions, "model_version": model.version})
 
     return predict, predict_batch
