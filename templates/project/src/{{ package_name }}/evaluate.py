@@ -26,7 +26,7 @@ from sklearn.metrics import (  # type: ignore[import-untyped]
 from .config import Settings
 from .data import features_and_target, file_hash, load, split
 from .eda import figures_dir, save_figure
-from .markdown import table
+from .markdown import cell, table
 from .metrics import LABELS, score
 from .readme_results import MarkersMissingError, update_readme
 
@@ -90,7 +90,7 @@ def results_markdown(
         [
             [
                 c["name"],
-                f"{sign * c['cv_score']:.4f} ± {c['cv_std']:.4f}",
+                f"{cell(sign * c['cv_score'])} ± {cell(c['cv_std'])}",
                 sign * c["val_score"],
                 "✓" if c["name"] == chosen else "",
             ]

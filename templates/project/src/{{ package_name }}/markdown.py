@@ -11,7 +11,9 @@ def cell(value: Cell, digits: int = 4) -> str:
     if value is None:
         return ""
     if isinstance(value, float):
-        return f"{value:,.{digits}f}" if abs(value) < 1e6 else f"{value:,.0f}"
+        # Large values (prices, errors in currency) need no four decimals to be read.
+        shown = digits if abs(value) < 1_000 else min(digits, 2) if abs(value) < 1e6 else 0
+        return f"{value:,.{shown}f}"
     return str(value).replace("|", "\\|")
 
 
