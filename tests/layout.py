@@ -57,6 +57,7 @@ tests/api/test_fast_path.py
 tests/api/test_health.py
 tests/api/test_predict.py
 tests/test_cli.py
+tests/test_config.py
 tests/test_data.py
 tests/test_eda.py
 tests/test_evaluate.py
@@ -79,6 +80,7 @@ compose.yaml
 """
 
 _GITHUB = """
+.github/dependabot.yml
 .github/workflows/ci.yml
 """
 
