@@ -75,6 +75,9 @@ class TrainConfig(Section):
     search_iterations: int = Field(6, ge=1, description="Random-search draws per model family.")
     models: list[str] = Field(min_length=1)
     primary_metric: str = Field(description="Metric that ranks candidates (higher is better).")
+    n_jobs: int = Field(
+        1, description="Processes for cross-validation; -1 uses every core (worth it beyond 2)."
+    )
 
 
 class PathsConfig(Section):
