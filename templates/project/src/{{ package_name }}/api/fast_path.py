@@ -24,6 +24,8 @@ from sklearn.compose import ColumnTransformer  # type: ignore[import-untyped]
 from sklearn.ensemble import (  # type: ignore[import-untyped]
     ExtraTreesClassifier,
     ExtraTreesRegressor,
+    HistGradientBoostingClassifier,
+    HistGradientBoostingRegressor,
     RandomForestClassifier,
     RandomForestRegressor,
 )
@@ -210,6 +212,72 @@ def _forest(model: Any, classify: bool) -> Estimate:
     return average
 
 
+BOOSTING_REPLAY_MAX_ROWS = 32
+"""Above this many rows sklearn's compiled per-tree loop beats walking all trees in numpy."""
+
+
+def _boosted_trees(model: Any, classify: bool) -> Estimate | None:
+    """HistGradientBoosting walked for every tree at once: one numpy step per tree level,
+    instead of one Python call per tree (the bulk of its cost on a few rows). Larger
+    batches go to sklearn, which is faster there."""
+    expected_loss = "log_loss" if classify else "squared_error"
+    if model.loss != expected_loss or getattr(model, "_preprocessor", None) is not None:
+        return None  # other links, or native categorical columns: leave it to sklearn
+    trees = [tree.nodes for iteration in model._predictors for tree in iteration]
+    if not trees or any(nodes["is_categorical"].any() for nodes in trees):
+        return None
+    per_iteration = len(model._predictors[0])
+    starts = np.cumsum([0, *(len(nodes) for nodes in trees[:-1])])
+    nodes = np.concatenate(trees)
+    offsets = np.repeat(starts, [len(tree) for tree in trees])
+    feature = nodes["feature_idx"].astype(np.intp)
+    threshold = nodes["num_threshold"].astype(np.float64)
+    missing_left = nodes["missing_go_to_left"].astype(bool)
+    is_leaf = nodes["is_leaf"].astype(bool)
+    left = (nodes["left"] + offsets).astype(np.intp)
+    right = (nodes["right"] + offsets).astype(np.intp)
+    value = nodes["value"].astype(np.float64)
+    depth = int(nodes["depth"].max())
+    baseline = np.asarray(model._baseline_prediction, dtype=np.float64).reshape(-1)
+    # Tree t belongs to output t % per_iteration (one tree per class and iteration).
+    output_of_tree = np.arange(len(trees)) % per_iteration
+
+    def raw(features: NDArray[np.float64]) -> NDArray[np.float64]:
+        rows = np.arange(features.shape[0])[:, None]
+        node = np.broadcast_to(starts, (features.shape[0], len(trees))).copy()
+        for _ in range(depth):
+            values = features[rows, feature[node]]
+            go_left = np.where(np.isnan(values), missing_left[node], values <= threshold[node])
+            node = np.where(is_leaf[node], node, np.where(go_left, left[node], right[node]))
+            if is_leaf[node].all():  # most rows end in shallow leaves
+                break
+        leaves = value[node]
+        scores = np.zeros((features.shape[0], per_iteration))
+        for output in range(per_iteration):
+            scores[:, output] = leaves[:, output_of_tree == output].sum(axis=1)
+        return scores + baseline
+
+    if not classify:
+
+        def values(features: NDArray[np.float64]) -> NDArray[np.float64]:
+            if features.shape[0] > BOOSTING_REPLAY_MAX_ROWS:
+                return np.asarray(model.predict(features), dtype=np.float64)
+            return raw(features)[:, 0]
+
+        return values
+
+    def probabilities(features: NDArray[np.float64]) -> NDArray[np.float64]:
+        if features.shape[0] > BOOSTING_REPLAY_MAX_ROWS:
+            return np.asarray(model.predict_proba(features), dtype=np.float64)
+        scores = raw(features)
+        if per_iteration == 1:
+            positive = expit(scores[:, 0])
+            return np.column_stack([1 - positive, positive])
+        return np.asarray(softmax(scores, axis=1), dtype=np.float64)
+
+    return probabilities
+
+
 def compile_estimator(model: Any) -> Estimate | None:
     """The fitted final estimator as a numpy function, or None if it is not a known kind."""
     if isinstance(model, LogisticRegression):
@@ -220,4 +288,8 @@ def compile_estimator(model: Any) -> Estimate | None:
         return _forest(model, classify=True)
     if isinstance(model, RandomForestRegressor | ExtraTreesRegressor):
         return _forest(model, classify=False)
+    if isinstance(model, HistGradientBoostingClassifier):
+        return _boosted_trees(model, classify=True)
+    if isinstance(model, HistGradientBoostingRegressor):
+        return _boosted_trees(model, classify=False)
     return None
