@@ -59,7 +59,7 @@ class BodySizeLimitMiddleware:
 
     @staticmethod
     async def _refuse(send: Send, status_code: int, detail: str) -> None:
-        body = json.dumps({"detail": detail}).encode()
+        body = json.dumps({"detail": detail}, separators=(",", ":")).encode()
         await send(
             {
                 "type": "http.response.start",
