@@ -67,10 +67,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if not logging.getLogger(PACKAGE_LOGGER).handlers:
             configure_logging(settings.log_level)
-        # One native thread per process: a request scores a handful of rows, where thread
-        # start-up (OpenMP in HistGradientBoosting, BLAS) costs more than it saves and
-        # oversubscribes the CPU. Scale out with uvicorn workers instead.
-        threadpool_limits(limits=1)
         # Unpickling a model blocks; keep the event loop free while it happens.
         if await run_in_threadpool(store.load) and store.model is not None:
             try:
@@ -81,7 +77,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                     extra={"errors": error.error_count()},
                 )
         app.openapi_schema = None  # regenerate with the loaded model's example
-        yield
+        # One native thread while serving: a request scores a handful of rows, where thread
+        # start-up (OpenMP in HistGradientBoosting, BLAS) costs more than it saves and
+        # oversubscribes the CPU. Scale out with uvicorn workers instead.
+        with threadpool_limits(limits=1):
+            yield
 
     app = FastAPI(
         title=settings.project_name,

@@ -22,8 +22,13 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 REQUEST_ID_HEADER = "x-request-id"
 _SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
-# Attributes every LogRecord has; anything else was passed with `extra=` and is logged.
-_STANDARD_ATTRIBUTES = frozenset(vars(logging.makeLogRecord({}))) | {"message", "asctime"}
+# Attributes every LogRecord has; anything else was passed with `extra=` and is logged
+# (except uvicorn's `color_message`, the same message with terminal colour codes).
+_STANDARD_ATTRIBUTES = frozenset(vars(logging.makeLogRecord({}))) | {
+    "message",
+    "asctime",
+    "color_message",
+}
 
 PACKAGE_LOGGER = __name__.split(".")[0]
 access_logger = logging.getLogger(f"{PACKAGE_LOGGER}.api.access")
