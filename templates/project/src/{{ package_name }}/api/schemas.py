@@ -152,7 +152,12 @@ def build_batch_model(
         __validators__=validators,
         records=(
             list[record_model],  # type: ignore[valid-type]
-            Field(min_length=1, description=f"Between 1 and {max_records} records."),
+            Field(
+                min_length=1,
+                description=f"Between 1 and {max_records} records; more is a 413.",
+                # Documented, not enforced by pydantic: over the cap is a 413, not a 422.
+                json_schema_extra={"maxItems": max_records},
+            ),
         ),
     )
     return model
