@@ -271,7 +271,12 @@ class ModelStore:
             return self._fail(
                 "the model's features do not match configs/pipeline.yaml: " + "; ".join(problems)
             )
-        model = with_fast_path(model, check_rows(self.model_dir, self.settings.data.columns))
+        try:
+            rows = check_rows(self.model_dir, self.settings.data.columns)
+        except Exception as error:  # an unreadable reference only costs the fast path
+            logger.warning("cannot read rows to check the fast path on (%s); using sklearn", error)
+        else:
+            model = with_fast_path(model, rows)
         try:
             self._smoke_test(model)
         except Exception as error:  # a model that cannot score its own example is not ready
