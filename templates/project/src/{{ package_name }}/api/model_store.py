@@ -30,6 +30,7 @@ from .schemas import example_from_columns
 MODEL_FILE = "model.joblib"
 METADATA_FILE = "metadata.json"
 REFERENCE_FILE = "reference.parquet"
+CHECK_CHUNK_ROWS = 16
 
 logger = logging.getLogger(__name__)
 
@@ -189,11 +190,16 @@ def with_fast_path(model: LoadedModel, check_rows: Mapping[str, Sequence[Any]]) 
                 return model
             fast = replace(model, fast_preprocess=compiled)
             replayed = compile_estimator(estimator)
+            # Checked a few rows at a time, the way requests arrive: some replays only
+            # take over below a batch size (see fast_path.BOOSTING_REPLAY_MAX_ROWS).
+            chunks = np.array_split(features, max(1, len(features) // CHECK_CHUNK_ROWS))
             if replayed is not None and _same(
-                replayed(features), getattr(estimator, method)(features), rtol=1e-9
+                np.concatenate([replayed(chunk) for chunk in chunks]),
+                getattr(estimator, method)(features),
+                rtol=1e-9,
             ):
                 fast = replace(fast, fast_estimator=replayed)
-    except (TypeError, ValueError, IndexError) as error:
+    except Exception as error:  # the fast path is an optimisation: never fail a load on it
         logger.warning("fast path failed its check (%s); using sklearn", error)
         return model
     return fast
