@@ -11,11 +11,13 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from http import HTTPStatus
+from typing import Any
 
 import uvicorn
 from fastapi import FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
@@ -45,9 +47,9 @@ async def validation_error_handler(request: Request, error: Exception) -> JSONRe
         loc = [part for part in item.get("loc", ()) if isinstance(part, str | int)]
         kind = str(item.get("type", "value_error"))
         message = str(item.get("msg", "invalid value"))
-        if kind == "json_invalid":  # loc is ("body", character offset), not a field
+        if kind == "json_invalid":  # the body as a whole, not a field
             field = "body"
-            message = f"body is not valid JSON ({message.lower()} at character {loc[-1]})"
+            message = f"body is not valid JSON ({message})"
         else:
             path = loc[1:] if loc[:1] == ["body"] else loc
             field = ".".join(str(part) for part in path) or "body"
@@ -101,6 +103,26 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(health.router)
     app.include_router(predict.build_router(settings.task, record_model, batch_model))
     app.include_router(metrics.router)
+
+    def openapi() -> dict[str, Any]:
+        """FastAPI's schema plus the request models, which the prediction routes validate
+        themselves (see ``routes.predict._parse``) and so FastAPI does not know about."""
+        if app.openapi_schema is None:
+            schema = get_openapi(
+                title=app.title,
+                version=app.version,
+                description=app.description,
+                routes=app.routes,
+            )
+            components = schema.setdefault("components", {}).setdefault("schemas", {})
+            for model in (record_model, batch_model):
+                definition = model.model_json_schema(ref_template="#/components/schemas/{model}")
+                components.update(definition.pop("$defs", {}))
+                components[model.__name__] = definition
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]  # FastAPI's documented override
     return app
 
 
