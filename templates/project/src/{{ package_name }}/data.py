@@ -70,7 +70,7 @@ def load(settings: Settings, path: Path | None = None) -> pd.DataFrame:
 def split(frame: pd.DataFrame, settings: Settings) -> Split:
     """Stratified (classification) train/validation/test split, reproducible from the seed."""
     # Imported here: `eda` loads data but needs no scikit-learn, which takes seconds to import.
-    from sklearn.model_selection import train_test_split  # type: ignore[import-untyped]
+    from sklearn.model_selection import train_test_split
 
     target = frame[settings.data.target]
     stratify = target if settings.task == "classification" else None

@@ -13,10 +13,10 @@ import os
 from pathlib import Path
 from typing import Any
 
-import joblib  # type: ignore[import-untyped]
+import joblib
 import pandas as pd
 from matplotlib.figure import Figure
-from sklearn.metrics import (  # type: ignore[import-untyped]
+from sklearn.metrics import (
     ConfusionMatrixDisplay,
     PrecisionRecallDisplay,
     PredictionErrorDisplay,

@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sklearn.metrics import (  # type: ignore[import-untyped]
+from sklearn.metrics import (
     accuracy_score,
     average_precision_score,
     f1_score,
@@ -17,7 +17,7 @@ from sklearn.metrics import (  # type: ignore[import-untyped]
     roc_auc_score,
     root_mean_squared_error,
 )
-from sklearn.preprocessing import label_binarize  # type: ignore[import-untyped]
+from sklearn.preprocessing import label_binarize
 
 from .config import Task
 

@@ -19,9 +19,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
-from scipy.special import expit, softmax  # type: ignore[import-untyped]
-from sklearn.compose import ColumnTransformer  # type: ignore[import-untyped]
-from sklearn.ensemble import (  # type: ignore[import-untyped]
+from scipy.special import expit, softmax
+from sklearn.compose import ColumnTransformer
+from sklearn.ensemble import (
     ExtraTreesClassifier,
     ExtraTreesRegressor,
     HistGradientBoostingClassifier,
@@ -29,16 +29,16 @@ from sklearn.ensemble import (  # type: ignore[import-untyped]
     RandomForestClassifier,
     RandomForestRegressor,
 )
-from sklearn.impute import SimpleImputer  # type: ignore[import-untyped]
-from sklearn.linear_model import (  # type: ignore[import-untyped]
+from sklearn.impute import SimpleImputer
+from sklearn.linear_model import (
     ElasticNet,
     Lasso,
     LinearRegression,
     LogisticRegression,
     Ridge,
 )
-from sklearn.pipeline import Pipeline  # type: ignore[import-untyped]
-from sklearn.preprocessing import (  # type: ignore[import-untyped]
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import (
     FunctionTransformer,
     OneHotEncoder,
     StandardScaler,

@@ -15,13 +15,13 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Literal
 
-import joblib  # type: ignore[import-untyped]
+import joblib
 import numpy as np
 import pandas as pd
-import sklearn  # type: ignore[import-untyped]
+import sklearn
 from numpy.typing import NDArray
 from pydantic import BaseModel, ConfigDict, ValidationError
-from sklearn.pipeline import Pipeline  # type: ignore[import-untyped]
+from sklearn.pipeline import Pipeline
 
 from ..config import ColumnSpec, Settings
 from .fast_path import Estimate, Preprocessor, compile_estimator, compile_preprocessor
