@@ -97,7 +97,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    settings = get_settings()
+    try:
+        settings = get_settings()
+    except (FileNotFoundError, ValueError) as error:
+        # A missing or mistyped config: name the problem, no traceback.
+        print(f"{__package__}: configuration error: {error}", file=sys.stderr)
+        return 2
     if args.command != "serve":  # the service sets up its own (JSON) logging
         logging.basicConfig(
             level=logging.DEBUG if args.verbose else settings.log_level,
