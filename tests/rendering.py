@@ -36,7 +36,8 @@ _GIT_IDENTITY = (
 )
 
 
-def _git(cwd: Path, *args: str) -> str:
+def git(cwd: Path, *args: str) -> str:
+    """Run git with a throwaway identity (works on machines with no git config)."""
     completed = subprocess.run(
         ["git", *_GIT_IDENTITY, *args],
         cwd=cwd,
@@ -49,7 +50,7 @@ def _git(cwd: Path, *args: str) -> str:
 
 def template_files(repo: Path = REPO_ROOT) -> list[str]:
     """Tracked and untracked-but-not-ignored files of the template's working tree."""
-    listing = _git(repo, "ls-files", "-z", "--cached", "--others", "--exclude-standard")
+    listing = git(repo, "ls-files", "-z", "--cached", "--others", "--exclude-standard")
     names = sorted({name for name in listing.split("\0") if name})
     # A tracked file deleted in the working tree is listed by --cached but must not be copied.
     return [name for name in names if (repo / name).is_file()]
@@ -62,10 +63,10 @@ def snapshot_template(dest: Path, repo: Path = REPO_ROOT, tag: str = SNAPSHOT_TA
         target = dest / name
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(repo / name, target)
-    _git(dest, "init", "--quiet")
-    _git(dest, "add", "--all")
-    _git(dest, "commit", "--quiet", "--no-verify", "-m", "template snapshot for tests")
-    _git(dest, "tag", tag)
+    git(dest, "init", "--quiet")
+    git(dest, "add", "--all")
+    git(dest, "commit", "--quiet", "--no-verify", "-m", "template snapshot for tests")
+    git(dest, "tag", tag)
     return dest
 
 

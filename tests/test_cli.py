@@ -2,29 +2,17 @@
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 
 import pytest
 import yaml
 
 from ai_project_template import cli, variants
-from tests.rendering import snapshot_template
+from tests.rendering import git, snapshot_template
 
 REPO = Path(__file__).resolve().parents[1]
 
 pytestmark = pytest.mark.cli
-
-
-def git(cwd: Path, *args: str) -> str:
-    result = subprocess.run(
-        ["git", "-c", "user.name=t", "-c", "user.email=t@example.com", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return result.stdout
 
 
 @pytest.fixture(scope="module")

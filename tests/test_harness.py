@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import itertools
-import subprocess
 from pathlib import Path
 
 import pytest
 
 from tests.matrix import COMBINATIONS, DEFAULTS, OPTIONS, is_valid
-from tests.rendering import SNAPSHOT_TAG, snapshot_template
+from tests.rendering import SNAPSHOT_TAG, git, snapshot_template
 from tests.uv_env import parse_pip_config, project_environment, uv_variables
 
 pytestmark = pytest.mark.render
@@ -75,28 +74,18 @@ def test_project_environment_hides_the_runner() -> None:
     assert not any(key.startswith("UV_") and "INDEX" in key for key in environment)
 
 
-def _git(cwd: Path, *args: str) -> str:
-    return subprocess.run(
-        ["git", "-c", "user.name=t", "-c", "user.email=t@example.com", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
-
-
 def test_snapshot_holds_the_working_tree_as_git_sees_it(tmp_path: Path) -> None:
     """Tracked and new files are in the tagged snapshot (edits included); ignored and
     deleted files are not; names with spaces and Jinja survive."""
     work = tmp_path / "work"
     work.mkdir()
-    _git(work, "init", "--quiet")
+    git(work, "init", "--quiet")
     (work / ".gitignore").write_text("ignored.txt\n")
     (work / "tracked.txt").write_text("committed\n")
     (work / "deleted.txt").write_text("going\n")
     (work / "{% if x %}odd name{% endif %}.jinja").write_text("{{ x }}\n")
-    _git(work, "add", "--all")
-    _git(work, "commit", "--quiet", "-m", "start")
+    git(work, "add", "--all")
+    git(work, "commit", "--quiet", "-m", "start")
     (work / "tracked.txt").write_text("edited, not committed\n")
     (work / "deleted.txt").unlink()
     (work / "new.txt").write_text("untracked\n")
@@ -104,7 +93,7 @@ def test_snapshot_holds_the_working_tree_as_git_sees_it(tmp_path: Path) -> None:
 
     snapshot = snapshot_template(tmp_path / "snapshot", repo=work)
 
-    listing = _git(snapshot, "ls-tree", "-r", "-z", "--name-only", SNAPSHOT_TAG)
+    listing = git(snapshot, "ls-tree", "-r", "-z", "--name-only", SNAPSHOT_TAG)
     tagged = sorted(name for name in listing.split("\0") if name)
     assert tagged == [
         ".gitignore",
@@ -112,4 +101,4 @@ def test_snapshot_holds_the_working_tree_as_git_sees_it(tmp_path: Path) -> None:
         "tracked.txt",
         "{% if x %}odd name{% endif %}.jinja",
     ]
-    assert _git(snapshot, "show", f"{SNAPSHOT_TAG}:tracked.txt") == "edited, not committed\n"
+    assert git(snapshot, "show", f"{SNAPSHOT_TAG}:tracked.txt") == "edited, not committed\n"
