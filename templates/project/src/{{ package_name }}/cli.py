@@ -1,7 +1,8 @@
 """Command line: one subcommand per pipeline stage (``make data`` etc. call these).
 
 Each stage imports its module only when it runs, so ``data`` does not pay for scikit-learn
-and ``train`` never imports FastAPI.
+and ``train`` never imports FastAPI. ``all`` runs the stages in one process, so pandas,
+scikit-learn and matplotlib are imported once instead of once per stage.
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ from pathlib import Path
 from .config import Settings, get_settings
 
 logger = logging.getLogger(__name__)
+
+Command = Callable[[Settings, argparse.Namespace], int]
 
 
 def _data(settings: Settings, args: argparse.Namespace) -> int:
@@ -46,6 +49,27 @@ def _evaluate(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+# The order ``all`` runs the stages in; each reads what the one before it wrote.
+PIPELINE: tuple[tuple[str, Command], ...] = (
+    ("data", _data),
+    ("eda", _eda),
+    ("train", _train),
+    ("evaluate", _evaluate),
+)
+
+
+def _all(settings: Settings, args: argparse.Namespace) -> int:
+    for name, stage in PIPELINE:
+        logger.info("stage %s", name)
+        started = time.perf_counter()
+        status = stage(settings, args)
+        if status != 0:
+            logger.error("stage %s exited %d; later stages did not run", name, status)
+            return status
+        logger.info("%s finished in %.1f s", name, time.perf_counter() - started)
+    return 0
+
+
 def _drift(settings: Settings, args: argparse.Namespace) -> int:
     from .monitoring import run_drift
 
@@ -60,9 +84,6 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
-Command = Callable[[Settings, argparse.Namespace], int]
-
-
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog=__package__,
@@ -72,13 +93,15 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    data = commands.add_parser("data", help="write the sample dataset and a new batch")
-    data.add_argument(
+    overwrite = argparse.ArgumentParser(add_help=False)
+    overwrite.add_argument(
         "--overwrite",
         action="store_true",
-        help="replace existing files (by default an existing dataset is kept)",
+        help="replace the sample files (by default an existing dataset is kept)",
     )
-    data.set_defaults(handler=_data)
+    commands.add_parser(
+        "data", parents=[overwrite], help="write the sample dataset and a new batch"
+    ).set_defaults(handler=_data)
     commands.add_parser("eda", help="write reports/eda.md and figures").set_defaults(handler=_eda)
     commands.add_parser(
         "train", help="compare model families and save the best model"
@@ -92,6 +115,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     drift.set_defaults(handler=_drift)
     commands.add_parser("serve", help="serve the model over HTTP").set_defaults(handler=_serve)
+    commands.add_parser(
+        "all", parents=[overwrite], help="data, eda, train and evaluate in one process"
+    ).set_defaults(handler=_all)
     return parser
 
 

@@ -71,7 +71,7 @@ class SampleConfig(Section):
 
 class TrainConfig(Section):
     seed: int = 42
-    cv_folds: int = Field(5, ge=2)
+    cv_folds: int = Field(3, ge=2)
     search_iterations: int = Field(6, ge=1, description="Random-search draws per model family.")
     models: list[str] = Field(min_length=1)
     primary_metric: str = Field(description="Metric that ranks candidates (higher is better).")
