@@ -44,6 +44,7 @@ from tests.matrix import DEFAULTS  # noqa: E402
 from tests.rendering import (  # noqa: E402
     SNAPSHOT_TAG,
     copier_executable,
+    git,
     isolated_copier_settings,
     render,
     snapshot_template,
@@ -145,40 +146,70 @@ def _seconds(samples: Sequence[float]) -> dict[str, float]:
 # --- render ------------------------------------------------------------------------------
 
 
+def _copy_command(copier: str, template: Path, destination: Path) -> list[str]:
+    return [
+        copier,
+        "copy",
+        "--defaults",
+        "--quiet",
+        "--vcs-ref",
+        SNAPSHOT_TAG,
+        str(template),
+        str(destination),
+    ]
+
+
+def floor_template(rendered: Path, dest: Path) -> int:
+    """A template with nothing of ours in it: the files `rendered` holds, flat and copied
+    verbatim (no Jinja in names or contents, no questions). Copying it measures what Copier
+    costs for that many files on this machine, whatever a template does."""
+    files = sorted(path for path in rendered.rglob("*") if path.is_file())
+    dest.mkdir(parents=True)
+    (dest / "copier.yml").write_text("_exclude: [copier.yml, .git]\n", encoding="utf-8")
+    for number, path in enumerate(files):
+        shutil.copy2(path, dest / f"file{number:03d}")
+    git(dest, "init", "--quiet")
+    git(dest, "add", "--all")
+    git(dest, "commit", "--quiet", "--no-verify", "-m", "floor")
+    git(dest, "tag", SNAPSHOT_TAG)
+    return len(files)
+
+
 def bench_render(workdir: Path, repeats: int) -> None:
     """Time `copier copy` against `copier --version` (Python + Copier start-up), interleaved
-    so both see the same machine load; the difference is the template's own work."""
+    so both see the same machine load; the difference is the template's own work.
+
+    A third command, interleaved the same way, copies a *floor* template: the same number
+    of files, flat and verbatim, no questions. Its work is Copier's cost for that many files
+    here, so `work - floor` is what the template's questions, Jinja and layout add.
+    """
     template = snapshot_template(workdir / "template")
     copier = copier_executable()
+    sample = render(template, workdir / "sample", DEFAULTS)
+    floor = workdir / "floor"
+    rendered_files = floor_template(sample, floor)
     copies: list[float] = []
+    floors: list[float] = []
     versions: list[float] = []
     for index in range(repeats + 1):
-        destination = workdir / f"render-{index}"
-        started = time.perf_counter()
-        subprocess.run([copier, "--version"], check=True, capture_output=True)
-        version_time = time.perf_counter() - started
-        started = time.perf_counter()
-        subprocess.run(
-            [
-                copier,
-                "copy",
-                "--defaults",
-                "--quiet",
-                "--vcs-ref",
-                SNAPSHOT_TAG,
-                str(template),
-                str(destination),
-            ],
-            check=True,
-            capture_output=True,
-        )
-        copy_time = time.perf_counter() - started
-        shutil.rmtree(destination)
+        timings = []
+        for command in (
+            [copier, "--version"],
+            _copy_command(copier, template, workdir / f"render-{index}"),
+            _copy_command(copier, floor, workdir / f"floor-{index}"),
+        ):
+            started = time.perf_counter()
+            subprocess.run(command, check=True, capture_output=True)
+            timings.append(time.perf_counter() - started)
+        shutil.rmtree(workdir / f"render-{index}")
+        shutil.rmtree(workdir / f"floor-{index}")
         if index == 0:
             continue  # the first round warms the OS file cache and Python's bytecode
-        versions.append(version_time)
-        copies.append(copy_time)
+        versions.append(timings[0])
+        copies.append(timings[1])
+        floors.append(timings[2])
     work = statistics.median(copies) - statistics.median(versions)
+    floor_work = statistics.median(floors) - statistics.median(versions)
     files = sum(1 for path in (template / "templates" / "project").rglob("*") if path.is_file())
     jinja = sum(1 for path in (template / "templates" / "project").rglob("*.jinja"))
     write_result(
@@ -187,12 +218,20 @@ def bench_render(workdir: Path, repeats: int) -> None:
         {
             "copier_copy_s": _seconds(copies),
             "copier_version_s": _seconds(versions),
+            "floor_copy_s": _seconds(floors),
+            "floor_work_s": round(floor_work, 4),
+            "template_share_s": round(work - floor_work, 4),
+            "rendered_files": rendered_files,
             "template_files": files,
             "template_jinja_files": jinja,
             "answers": "defaults",
         },
     )
-    print(f"render: {work:.3f} s of work per copy ({files} template files, {jinja} .jinja)")
+    print(
+        f"render: {work:.3f} s of work per copy ({rendered_files} files rendered from "
+        f"{files} template files, {jinja} .jinja); the same {rendered_files} files flat "
+        f"and verbatim: {floor_work:.3f} s; the template's share: {work - floor_work:.3f} s"
+    )
 
 
 # --- time to green -----------------------------------------------------------------------

@@ -62,7 +62,7 @@ def plot_missingness(frame: pd.DataFrame, path: Path) -> Path:
 def plot_histograms(frame: pd.DataFrame, columns: list[str], path: Path) -> Path:
     figure, axes = _grid(len(columns))
     for ax, column in zip(axes, columns, strict=True):
-        ax.hist(frame[column].dropna(), bins=30, color="#1f77b4")
+        ax.hist(frame[column].dropna(), bins=30, histtype="stepfilled", color="#1f77b4")
         ax.set_title(column)
     return save_figure(figure, path)
 
@@ -102,7 +102,7 @@ def plot_target(target: pd.Series, classification: bool, path: Path) -> Path:
         ax.set_xticks(range(len(counts)), counts.index.astype(str).tolist())
         ax.set_ylabel("rows")
     else:
-        ax.hist(target, bins=40, color="#9467bd")
+        ax.hist(target, bins=40, histtype="stepfilled", color="#9467bd")
     ax.set_title(f"Target: {target.name}")
     return save_figure(figure, path)
 
