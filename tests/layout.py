@@ -41,6 +41,7 @@ src/{pkg}/config.py
 src/{pkg}/data.py
 src/{pkg}/eda.py
 src/{pkg}/evaluate.py
+src/{pkg}/families.py
 src/{pkg}/features.py
 src/{pkg}/markdown.py
 src/{pkg}/metrics.py
