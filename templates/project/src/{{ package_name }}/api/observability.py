@@ -16,6 +16,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
+from fastapi import FastAPI
 from prometheus_client import CollectorRegistry, Counter, Histogram
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -106,10 +107,19 @@ class Metrics:
 
 
 def _route_template(scope: Scope) -> str:
-    """The matched route's template (``/predict``), never the raw path: bounded label values."""
-    route = scope.get("route")
-    path = getattr(route, "path", None)
-    return path if isinstance(path, str) else "unmatched"
+    """The matched route's template (``/predict``), never the raw path: bounded label values.
+
+    A request refused before routing (the body-size limit reads Content-Length first) has
+    no matched route yet; when its path is exactly one of the app's documented paths, it is
+    labelled with that path, so a 413 on ``/predict`` is counted under ``/predict``.
+    """
+    path = getattr(scope.get("route"), "path", None)
+    if isinstance(path, str):
+        return path
+    app = scope.get("app")
+    if isinstance(app, FastAPI) and scope["path"] in app.openapi()["paths"]:  # cached schema
+        return str(scope["path"])
+    return "unmatched"
 
 
 def _request_id(scope: Scope) -> str:
