@@ -161,13 +161,17 @@ def _copy_command(copier: str, template: Path, destination: Path) -> list[str]:
 
 def floor_template(rendered: Path, dest: Path) -> int:
     """A template with nothing of ours in it: the files `rendered` holds, flat and copied
-    verbatim (no Jinja in names or contents, no questions). Copying it measures what Copier
-    costs for that many files on this machine, whatever a template does."""
+    verbatim (no Jinja in names or contents, no questions), alone in a small repo. Copying
+    it measures what Copier costs for that many files on this machine, whatever a template
+    does."""
     files = sorted(path for path in rendered.rglob("*") if path.is_file())
-    dest.mkdir(parents=True)
-    (dest / "copier.yml").write_text("_exclude: [copier.yml, .git]\n", encoding="utf-8")
+    # A subdirectory, as in the real template: Copier walks (and renders the path of) every
+    # file under the copy root before excluding any, so a root-level template would also pay
+    # for each object in its .git folder.
+    (dest / "project").mkdir(parents=True)
+    (dest / "copier.yml").write_text("_subdirectory: project\n", encoding="utf-8")
     for number, path in enumerate(files):
-        shutil.copy2(path, dest / f"file{number:03d}")
+        shutil.copy2(path, dest / "project" / f"file{number:03d}")
     git(dest, "init", "--quiet")
     git(dest, "add", "--all")
     git(dest, "commit", "--quiet", "--no-verify", "-m", "floor")
