@@ -123,11 +123,15 @@ def test_update_brings_template_changes_and_keeps_user_edits(
     config = project / "configs" / "pipeline.yaml"
     config.write_text(config.read_text().replace("seed: 42", "seed: 7", 1))
     git(project, "commit", "-q", "-am", "my seed")
+    # A user's local settings: untracked (git-ignored), never touched by an update.
+    env = project / ".env"
+    env.write_text("PORT=9000\nMLFLOW_TRACKING_URI=http://mine:5000\n")
     release_v2(template_repo, "A line added by template v2.")
 
     assert cli.main(["update", str(project)]) == 0
     assert "A line added by template v2." in (project / "README.md").read_text()
     assert "seed: 7" in config.read_text()
+    assert env.read_text() == "PORT=9000\nMLFLOW_TRACKING_URI=http://mine:5000\n"
 
 
 def test_update_reports_conflicts_with_user_edits(
