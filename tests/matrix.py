@@ -26,7 +26,7 @@ DEFAULTS: dict[str, Any] = {
     "variant": "tabular",
     "task": "classification",
     "ci": "github",
-    "extras": ["docker"],
+    "extras": ["mlflow", "docker"],
     "license": "MIT",
     "python_version": "3.12",
 }
