@@ -43,8 +43,8 @@ from tests.building import BuiltProject  # noqa: E402
 from tests.matrix import DEFAULTS  # noqa: E402
 from tests.rendering import (  # noqa: E402
     SNAPSHOT_TAG,
+    commit_and_tag,
     copier_executable,
-    git,
     isolated_copier_settings,
     render,
     snapshot_template,
@@ -172,10 +172,7 @@ def floor_template(rendered: Path, dest: Path) -> int:
     (dest / "copier.yml").write_text("_subdirectory: project\n", encoding="utf-8")
     for number, path in enumerate(files):
         shutil.copy2(path, dest / "project" / f"file{number:03d}")
-    git(dest, "init", "--quiet")
-    git(dest, "add", "--all")
-    git(dest, "commit", "--quiet", "--no-verify", "-m", "floor")
-    git(dest, "tag", SNAPSHOT_TAG)
+    commit_and_tag(dest, SNAPSHOT_TAG, "floor")
     return len(files)
 
 

@@ -63,9 +63,15 @@ def snapshot_template(dest: Path, repo: Path = REPO_ROOT, tag: str = SNAPSHOT_TA
         target = dest / name
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(repo / name, target)
+    return commit_and_tag(dest, tag, "template snapshot for tests")
+
+
+def commit_and_tag(dest: Path, tag: str, message: str) -> Path:
+    """Make the files in `dest` one commit of a new git repo, tagged `tag`: a template
+    Copier can copy with `--vcs-ref tag`."""
     git(dest, "init", "--quiet")
     git(dest, "add", "--all")
-    git(dest, "commit", "--quiet", "--no-verify", "-m", "template snapshot for tests")
+    git(dest, "commit", "--quiet", "--no-verify", "-m", message)
     git(dest, "tag", tag)
     return dest
 
