@@ -8,7 +8,7 @@ for it (rendering is the slow part: ~0.8 s each).
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -63,8 +63,8 @@ def read_answers(project: Path) -> dict[str, Any]:
 def render_project(template_repo: Path, tmp_path_factory: pytest.TempPathFactory) -> RenderProject:
     """Render a project for the given answers, once per session per distinct answers.
 
-    Callers must treat the result as read-only; tests that change a project render their
-    own copy with `render_fresh`.
+    Callers must treat the result as read-only; a test that changes a project renders its
+    own copy into its `tmp_path` with `tests.rendering.render`.
     """
     cache: dict[str, RenderedProject] = {}
 
@@ -75,18 +75,6 @@ def render_project(template_repo: Path, tmp_path_factory: pytest.TempPathFactory
             render(template_repo, destination, answers)
             cache[key] = RenderedProject(destination, read_answers(destination))
         return cache[key]
-
-    return _render
-
-
-@pytest.fixture
-def render_fresh(template_repo: Path, tmp_path: Path) -> Callable[[Mapping[str, Any]], Path]:
-    """Render into this test's own temporary directory (for tests that modify the project)."""
-    counter = iter(range(1_000))
-
-    def _render(answers: Mapping[str, Any]) -> Path:
-        destination = tmp_path / f"project-{next(counter)}"
-        return render(template_repo, destination, answers)
 
     return _render
 

@@ -84,7 +84,6 @@ class RecordExample:
     """
 
     def __init__(self, fallback: dict[str, Any]) -> None:
-        self._fallback = fallback
         self._record = fallback
 
     @property
@@ -93,9 +92,6 @@ class RecordExample:
 
     def use(self, record: dict[str, Any]) -> None:
         self._record = dict(record)
-
-    def reset(self) -> None:
-        self._record = self._fallback
 
 
 def build_record_model(
