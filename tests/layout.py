@@ -2,7 +2,7 @@
 
 Written out by hand on purpose: a file that appears or disappears without this list
 changing is a bug (a missing `if` in a file name, a stray editor backup, a partial that
-escaped `templates/_partials/`), and the render tests say which file it was.
+escaped `templates/_shared/`), and the render tests say which file it was.
 """
 
 from __future__ import annotations

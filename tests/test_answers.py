@@ -27,7 +27,7 @@ from tests.rendering import REPO_ROOT, iter_files, render
 pytestmark = pytest.mark.render
 
 COPIER_YML = REPO_ROOT / "copier.yml"
-RESERVED_NAMES = REPO_ROOT / "templates" / "_partials" / "reserved_names.jinja"
+RESERVED_NAMES = REPO_ROOT / "templates" / "_shared" / "reserved_names.jinja"
 
 
 # --- the template needs no --trust --------------------------------------------------------
@@ -42,7 +42,7 @@ def test_copier_yml_needs_no_trust() -> None:
 
 def test_copier_yml_render_settings() -> None:
     config = yaml.safe_load(COPIER_YML.read_text(encoding="utf-8"))
-    assert config["_subdirectory"] == "templates/project"
+    assert config["_subdirectory"] == "templates/{{ variant }}"
     assert config["_templates_suffix"] == ".jinja"
     assert ".env" in config["_skip_if_exists"]
     assert config["_exclude"], "_subdirectory drops Copier's default excludes: list them"
@@ -73,13 +73,13 @@ def test_reserved_names_cover_the_standard_library() -> None:
     """Every public stdlib module of this interpreter is refused as a package name."""
     public = {name for name in sys.stdlib_module_names if not name.startswith("_")}
     missing = sorted(public - _reserved_names())
-    assert missing == [], "add these to templates/_partials/reserved_names.jinja"
+    assert missing == [], "add these to templates/_shared/reserved_names.jinja"
 
 
 def test_reserved_names_cover_keywords() -> None:
     lowered = {word.lower() for word in keyword.kwlist}
     missing = sorted(lowered - _reserved_names())
-    assert missing == [], "add these keywords to templates/_partials/reserved_names.jinja"
+    assert missing == [], "add these keywords to templates/_shared/reserved_names.jinja"
 
 
 # --- invalid answers are refused with the validator's message --------------------------------

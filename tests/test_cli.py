@@ -109,7 +109,7 @@ def test_new_refuses_a_folder_with_files(
 
 def release_v2(template_repo: Path, readme_line: str) -> None:
     """Move the template forward: a README change, committed and tagged v2.0.0."""
-    readme = template_repo / "templates" / "project" / "README.md.jinja"
+    readme = template_repo / "templates" / "tabular" / "README.md.jinja"
     readme.write_text(readme.read_text() + f"\n{readme_line}\n")
     git(template_repo, "commit", "-q", "-am", "v2")
     git(template_repo, "tag", "v2.0.0")
