@@ -91,7 +91,7 @@ def test_make_all_writes_every_artefact(project: BuiltProject) -> None:
     for artefact in (
         "models/model.joblib",
         "models/metadata.json",
-        "models/reference.parquet",
+        "models/reference.json",
         "reports/eda.md",
         "reports/metrics.json",
     ):
@@ -354,7 +354,7 @@ def test_ready_is_503_until_a_model_exists(project: BuiltProject, tmp_path: Path
         **project.env,
         "HOST": "127.0.0.1",
         "PORT": str(port),
-        "MODEL_DIR": str(empty_models),
+        "PATHS__MODELS_DIR": str(empty_models),
     }
     modelless = RunningServer(
         [str(venv_script(project.path, project.package)), "serve"],

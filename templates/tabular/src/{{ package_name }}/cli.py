@@ -1,8 +1,11 @@
 """Command line: one subcommand per pipeline stage (``make data`` etc. call these).
 
-Each stage imports its module only when it runs, so ``data`` does not pay for scikit-learn
-and ``train`` never imports FastAPI. ``all`` runs the stages in one process, so pandas,
-scikit-learn and matplotlib are imported once instead of once per stage.
+Each stage imports its module only when it runs, so ``train`` never imports FastAPI and
+``serve`` never imports matplotlib. ``all`` runs the stages in one process, so pandas,
+scikit-learn and matplotlib are imported once instead of once per stage. After ``train``,
+the run is logged to MLflow when ``tracking.enabled`` is true.
+
+Edit this file to add a stage: a function below, a subparser, and a place in ``PIPELINE``.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from .config import Settings, get_settings
+from .config_base import describe_error
 
 logger = logging.getLogger(__name__)
 
@@ -38,7 +42,11 @@ def _eda(settings: Settings, args: argparse.Namespace) -> int:
 def _train(settings: Settings, args: argparse.Namespace) -> int:
     from .train import run
 
-    run(settings)
+    result = run(settings)
+    if settings.tracking.enabled:
+        from .tracking import log_run
+
+        log_run(settings, result)
     return 0
 
 
@@ -127,7 +135,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         settings = get_settings()
     except (FileNotFoundError, ValueError) as error:
         # A missing or mistyped config: name the problem, no traceback.
-        print(f"{__package__}: configuration error: {error}", file=sys.stderr)
+        print(f"{__package__}: configuration error: {describe_error(error)}", file=sys.stderr)
         return 2
     if args.command != "serve":  # the service sets up its own (JSON) logging
         logging.basicConfig(

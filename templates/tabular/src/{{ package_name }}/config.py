@@ -1,34 +1,28 @@
-"""Every setting the project reads, from one place.
+"""Every setting the project reads, from one place: ``configs/pipeline.yaml``.
 
-Values come, highest priority first, from: keyword arguments, environment variables
-(nested with ``__``, e.g. ``TRAIN__SEED=7``), a ``.env`` file, and the YAML pipeline
-config (``configs/pipeline.yaml``, or the file named by ``PIPELINE_CONFIG``).
+``Settings`` holds what this project adds (the task, the data and its column schema, the
+sample data, the training budget) on top of the sections every project made from the
+template shares (paths, serving limits, drift thresholds, tracking, host and port: see
+``config_base``). Environment variables override any key, nested with ``__``
+(``TRAIN__SEED=7``). The model families and the ranking metric are checked when the
+config loads, so a typo is one line naming the key and the allowed values.
+
+Edit this file when the config grows a setting; edit ``configs/pipeline.yaml`` to change a
+value.
 """
 
 from __future__ import annotations
 
-import os
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
-from pydantic_settings import (
-    BaseSettings,
-    PydanticBaseSettingsSource,
-    SettingsConfigDict,
-    YamlConfigSettingsSource,
-)
+from pydantic import Field, model_validator
 
-DEFAULT_CONFIG_PATH = Path("configs/pipeline.yaml")
+from . import config_base
+from .config_base import ProjectSettings, Section
 
 Task = Literal["classification", "regression"]
-
-
-class Section(BaseModel):
-    """A config section: unknown keys are typos, so they are refused."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 class ColumnSpec(Section):
@@ -56,6 +50,22 @@ class DataConfig(Section):
             raise ValueError(f"target column {self.target!r} must not be listed in data.columns")
         return self
 
+    def names(self, *dtypes: str) -> list[str]:
+        """The feature columns of the given dtypes, in config order."""
+        return [name for name, spec in self.columns.items() if spec.dtype in dtypes]
+
+    @property
+    def numeric(self) -> list[str]:
+        return self.names("int", "float")
+
+    @property
+    def boolean(self) -> list[str]:
+        return self.names("bool")
+
+    @property
+    def categorical(self) -> list[str]:
+        return self.names("str")
+
 
 class SampleConfig(Section):
     """The deterministic synthetic dataset written by ``make data``."""
@@ -73,102 +83,48 @@ class TrainConfig(Section):
     seed: int = 42
     cv_folds: int = Field(3, ge=2)
     search_iterations: int = Field(6, ge=1, description="Random-search draws per model family.")
-    models: list[str] = Field(min_length=1)
+    models: list[str] = Field(min_length=1, description="Model families, from families.py.")
     primary_metric: str = Field(description="Metric that ranks candidates (higher is better).")
     n_jobs: int = Field(
         1, description="Processes for cross-validation; -1 uses every core (worth it beyond 2)."
     )
 
 
-class PathsConfig(Section):
-    models_dir: Path = Path("models")
-    reports_dir: Path = Path("reports")
-    readme: Path = Path("README.md")
-
-
-class ServingConfig(Section):
-    max_batch_records: int = Field(1000, ge=1)
-    max_body_bytes: int = Field(2_000_000, ge=1024)
-
-
-class MonitoringConfig(Section):
-    psi_threshold: float = Field(0.2, gt=0, description="PSI above this on any feature is drift.")
-    ks_pvalue: float = Field(0.01, gt=0, lt=1)
-    bins: int = Field(10, ge=2)
-
-
-class TrackingConfig(Section):
-    enabled: bool = False
-    experiment: str = "default"
-    tracking_uri: str = Field(
-        "sqlite:///mlflow.db",
-        description="Overridden by the MLFLOW_TRACKING_URI environment variable when set.",
+class ServingConfig(config_base.ServingConfig):
+    fast_path: bool = Field(
+        True,
+        description="Replay the fitted pipeline in numpy where that reproduces scikit-learn's "
+        "output on the training reference rows (checked at every model load); false sends "
+        "every prediction through scikit-learn.",
     )
 
 
-class StrictYamlSource(YamlConfigSettingsSource):
-    """The YAML config, refusing unknown top-level keys (a typo there would go unnoticed).
-
-    The settings themselves ignore unknown keys, because ``.env`` legitimately holds
-    variables meant for other tools (``MLFLOW_TRACKING_URI``, ``PIPELINE_CONFIG``...).
-    """
-
-    def __call__(self) -> dict[str, Any]:
-        values = super().__call__()
-        unknown = sorted(set(values) - set(self.settings_cls.model_fields))
-        if unknown:
-            raise ValueError(
-                f"{self.yaml_file_path}: unknown key(s) {', '.join(unknown)}; "
-                f"known keys are {', '.join(self.settings_cls.model_fields)}"
-            )
-        return values
-
-
-class Settings(BaseSettings):
-    model_config = SettingsConfigDict(
-        env_nested_delimiter="__",
-        env_file=".env",
-        extra="ignore",
-        frozen=True,
-    )
-
-    project_name: str
+class Settings(ProjectSettings):
     task: Task
     data: DataConfig
     sample: SampleConfig = SampleConfig()
     train: TrainConfig
-    paths: PathsConfig = PathsConfig()
     serving: ServingConfig = ServingConfig()
-    monitoring: MonitoringConfig = MonitoringConfig()
-    tracking: TrackingConfig = TrackingConfig()
 
-    # Runtime knobs, usually set as plain environment variables.
-    host: str = "127.0.0.1"
-    port: int = Field(8000, ge=1, le=65535)
-    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
-    model_dir: Path | None = Field(None, description="Where the service loads the model from.")
+    @model_validator(mode="after")
+    def _training_fits_the_task(self) -> Settings:
+        # Imported here, not at the top: families.py imports scikit-learn's estimators.
+        from .families import RANKING_METRICS, available
 
-    @property
-    def serving_model_dir(self) -> Path:
-        return self.model_dir or self.paths.models_dir
-
-    @classmethod
-    def settings_customise_sources(
-        cls,
-        settings_cls: type[BaseSettings],
-        init_settings: PydanticBaseSettingsSource,
-        env_settings: PydanticBaseSettingsSource,
-        dotenv_settings: PydanticBaseSettingsSource,
-        file_secret_settings: PydanticBaseSettingsSource,
-    ) -> tuple[PydanticBaseSettingsSource, ...]:
-        config_path = Path(os.environ.get("PIPELINE_CONFIG", DEFAULT_CONFIG_PATH))
-        if not config_path.is_file():
-            raise FileNotFoundError(
-                f"pipeline config {config_path} not found; run from the project root "
-                "or set PIPELINE_CONFIG to the YAML file"
+        known = list(available(self.task))
+        unknown = [name for name in self.train.models if name not in known]
+        if unknown:
+            raise ValueError(
+                f"train.models: {', '.join(map(repr, unknown))} is not a {self.task} family "
+                f"in families.py; choose from {', '.join(known)}"
             )
-        yaml_settings = StrictYamlSource(settings_cls, yaml_file=config_path)
-        return init_settings, env_settings, dotenv_settings, yaml_settings
+        metrics = RANKING_METRICS[self.task]
+        if self.train.primary_metric not in metrics:
+            raise ValueError(
+                f"train.primary_metric: {self.train.primary_metric!r} cannot rank {self.task} "
+                f"models; choose from {', '.join(metrics)}"
+            )
+        return self
 
 
 @lru_cache(maxsize=1)

@@ -1,7 +1,7 @@
 """Exploratory data analysis: ``reports/eda.md`` plus figures under ``reports/figures/``.
 
-Figures are drawn with matplotlib's object API on the Agg (PNG) backend, so the report is
-made the same way on a laptop, a headless CI runner or in a container.
+The report follows the configured columns, so it describes your data once ``data.path``
+points at it. Edit this file to add a section or a figure your data calls for.
 """
 
 from __future__ import annotations
@@ -11,7 +11,6 @@ import math
 from pathlib import Path
 from typing import cast
 
-import matplotlib as mpl
 import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
@@ -19,23 +18,10 @@ from matplotlib.figure import Figure
 
 from .config import Settings
 from .data import load
+from .figures import figures_dir, save_figure
 from .markdown import Cell, table
-from .schema import boolean_columns, categorical_columns, numeric_columns
 
 logger = logging.getLogger(__name__)
-
-
-def figures_dir(settings: Settings) -> Path:
-    path = settings.paths.reports_dir / "figures"
-    path.mkdir(parents=True, exist_ok=True)
-    return path
-
-
-def save_figure(figure: Figure, path: Path) -> Path:
-    mpl.use("Agg")  # no display needed, and the same output everywhere
-    figure.tight_layout()
-    figure.savefig(path, dpi=110)
-    return path
 
 
 def _grid(count: int, columns: int = 3) -> tuple[Figure, list[Axes]]:
@@ -109,7 +95,7 @@ def plot_target(target: pd.Series, classification: bool, path: Path) -> Path:
 
 def correlation(frame: pd.DataFrame, settings: Settings) -> pd.DataFrame:
     """Correlations between numbers and flags (and the target when it is numeric or binary)."""
-    columns = numeric_columns(settings) + boolean_columns(settings)
+    columns = settings.data.numeric + settings.data.boolean
     numbers = frame[columns].astype(float)
     target = frame[settings.data.target]
     if pd.api.types.is_numeric_dtype(target):
@@ -122,8 +108,8 @@ def correlation(frame: pd.DataFrame, settings: Settings) -> pd.DataFrame:
 def report(frame: pd.DataFrame, settings: Settings) -> str:
     """The EDA markdown; writes the figures it links to."""
     figures = figures_dir(settings)
-    numeric = numeric_columns(settings)
-    categorical = categorical_columns(settings) + boolean_columns(settings)
+    numeric = settings.data.numeric
+    categorical = settings.data.categorical + settings.data.boolean
     target = frame[settings.data.target]
     classification = settings.task == "classification"
 

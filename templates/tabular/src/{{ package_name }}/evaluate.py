@@ -3,6 +3,8 @@
 Writes figures under ``reports/figures/``, ``reports/metrics.json``, and the Results block
 of the README. Everything written depends only on the saved model and the data, so a
 second run changes nothing.
+
+Edit this file to add a figure or a table to the results.
 """
 
 from __future__ import annotations
@@ -13,7 +15,6 @@ import os
 from pathlib import Path
 from typing import Any
 
-import joblib
 import pandas as pd
 from matplotlib.figure import Figure
 from sklearn.metrics import (
@@ -23,23 +24,16 @@ from sklearn.metrics import (
     RocCurveDisplay,
 )
 
+from . import artefacts
+from .artefacts import Metadata
 from .config import Settings
 from .data import features_and_target, file_hash, load, split
-from .eda import figures_dir, save_figure
+from .figures import figures_dir, save_figure
 from .markdown import cell, table
 from .metrics import LABELS, score
 from .readme_results import MarkersMissingError, update_readme
 
 logger = logging.getLogger(__name__)
-
-
-def load_artefacts(settings: Settings) -> tuple[Any, dict[str, Any]]:
-    models_dir = settings.paths.models_dir
-    model_path = models_dir / "model.joblib"
-    if not model_path.is_file():
-        raise FileNotFoundError(f"{model_path} not found; run `make train` first")
-    metadata: dict[str, Any] = json.loads((models_dir / "metadata.json").read_text())
-    return joblib.load(model_path), metadata
 
 
 def classification_figures(
@@ -81,20 +75,20 @@ def metric_header(name: str) -> tuple[str, float]:
 
 
 def results_markdown(
-    metadata: dict[str, Any], test_metrics: dict[str, float], figures: list[Path], base: Path
+    metadata: Metadata, test_metrics: dict[str, float], figures: list[Path], base: Path
 ) -> str:
-    metric, sign = metric_header(metadata["primary_metric"])
-    chosen = metadata["chosen"]["name"]
+    metric, sign = metric_header(metadata.primary_metric)
+    chosen = metadata.chosen.name
     candidates = table(
         ["model", f"CV {metric} (mean ± std)", f"validation {metric}", "chosen"],
         [
             [
-                c["name"],
-                f"{cell(sign * c['cv_score'])} ± {cell(c['cv_std'])}",
-                sign * c["val_score"],
-                "✓" if c["name"] == chosen else "",
+                c.name,
+                f"{cell(sign * c.cv_score)} ± {cell(c.cv_std)}",
+                sign * c.val_score,
+                "✓" if c.name == chosen else "",
             ]
-            for c in metadata["candidates"]
+            for c in metadata.candidates
         ],
     )
     tests = table(
@@ -104,12 +98,12 @@ def results_markdown(
         f"![{path.stem.replace('_', ' ')}]({Path(os.path.relpath(path, base)).as_posix()})"
         for path in figures
     )
-    params = ", ".join(f"`{k}={v}`" for k, v in metadata["chosen"]["params"].items())
+    params = ", ".join(f"`{k}={v}`" for k, v in metadata.chosen.params.items())
     return "\n\n".join(
         [
-            f"Model version `{metadata['model_version']}`, trained {metadata['trained_at']} "
-            f"on data `sha256:{metadata['data_hash'][:12]}`. Chosen on validation {metric}: "
-            f"**{chosen}** ({params or 'defaults'}).",
+            f"Model version `{metadata.model_version}`, trained "
+            f"{metadata.trained_at.isoformat()} on data `sha256:{metadata.data_hash[:12]}`. "
+            f"Chosen on validation {metric}: **{chosen}** ({params or 'defaults'}).",
             candidates,
             "Held-out test split:",
             tests,
@@ -119,8 +113,9 @@ def results_markdown(
 
 
 def run(settings: Settings) -> dict[str, Any]:
-    model, metadata = load_artefacts(settings)
-    if file_hash(settings.data.path) != metadata["data_hash"]:
+    saved = artefacts.load(settings.paths.models_dir)
+    model, metadata = saved.pipeline, saved.metadata
+    if file_hash(settings.data.path) != metadata.data_hash:
         logger.warning("%s changed since training; run `make train` again", settings.data.path)
     test = split(load(settings), settings).test
     features, target = features_and_target(test, settings)
@@ -133,12 +128,12 @@ def run(settings: Settings) -> dict[str, Any]:
     logger.info("test metrics: %s", ", ".join(f"{k}={v:.4f}" for k, v in test_metrics.items()))
 
     report = {
-        "model_version": metadata["model_version"],
-        "chosen": metadata["chosen"],
-        "primary_metric": metadata["primary_metric"],
+        "model_version": metadata.model_version,
+        "chosen": metadata.chosen.model_dump(mode="json"),
+        "primary_metric": metadata.primary_metric,
         "test_rows": len(test),
         "test_metrics": test_metrics,
-        "candidates": metadata["candidates"],
+        "candidates": [candidate.model_dump(mode="json") for candidate in metadata.candidates],
         "figures": [path.as_posix() for path in paths],
     }
     metrics_path = settings.paths.reports_dir / "metrics.json"

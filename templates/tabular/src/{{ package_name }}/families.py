@@ -1,8 +1,13 @@
-"""The candidate model families and the hyperparameters the search draws from.
+"""The candidate model families, the hyperparameters the search draws from, and the metrics
+that can rank them.
 
 ``train.models`` in the config picks families by name; each is an estimator factory (it
-takes the seed) and a small search space over the estimator's parameters. Add a family
-here and name it in the config to compare it with the others.
+takes the seed) and a small search space over the estimator's parameters. The config is
+checked against these names and metrics when it loads, so a typo stops every command with
+the allowed values instead of failing halfway through training.
+
+Edit this file to compare another model: add a family here, then name it in
+``train.models``.
 """
 
 from __future__ import annotations
@@ -18,8 +23,6 @@ from sklearn.ensemble import (
     RandomForestRegressor,
 )
 from sklearn.linear_model import LogisticRegression, Ridge
-
-from .config import Settings
 
 Space = dict[str, list[Any]]
 Factory = Callable[[int], Any]
@@ -93,12 +96,29 @@ REGRESSORS: dict[str, tuple[Factory, Space]] = {
 }
 
 
-def families(settings: Settings) -> dict[str, tuple[Factory, Space]]:
-    """The configured model families for the task; an unknown name is a config error."""
-    available = CLASSIFIERS if settings.task == "classification" else REGRESSORS
-    unknown = [name for name in settings.train.models if name not in available]
-    if unknown:
-        raise ValueError(
-            f"train.models has {unknown} for task {settings.task}; choose from {list(available)}"
-        )
-    return {name: available[name] for name in settings.train.models}
+# scikit-learn scorer names that can rank the candidates (higher is better, so errors are
+# negated: neg_root_mean_squared_error). `_ovr` and `_macro` variants suit several classes.
+RANKING_METRICS: dict[str, tuple[str, ...]] = {
+    "classification": (
+        "roc_auc",
+        "roc_auc_ovr",
+        "average_precision",
+        "f1",
+        "f1_macro",
+        "balanced_accuracy",
+        "accuracy",
+        "neg_log_loss",
+    ),
+    "regression": ("neg_root_mean_squared_error", "neg_mean_absolute_error", "r2"),
+}
+
+
+def available(task: str) -> dict[str, tuple[Factory, Space]]:
+    """Every family this file defines for ``task``."""
+    return CLASSIFIERS if task == "classification" else REGRESSORS
+
+
+def families(task: str, names: list[str]) -> dict[str, tuple[Factory, Space]]:
+    """The families named in ``train.models`` (already checked against ``available``)."""
+    known = available(task)
+    return {name: known[name] for name in names}

@@ -2,6 +2,10 @@
 
 It is the first step of every model pipeline, so it is fitted on the training split only
 (inside cross-validation, on each training fold only) and saved and served with the model.
+
+Edit this file to engineer features: a new step here is fitted, saved and served with the
+model. (The service replays the common steps in numpy for speed and checks the replay
+against scikit-learn when it loads; a step it does not know simply runs in scikit-learn.)
 """
 
 from __future__ import annotations
@@ -20,9 +24,6 @@ from sklearn.preprocessing import (
 )
 
 from .config import Settings
-from .schema import boolean_columns, categorical_columns, numeric_columns
-
-__all__ = ["boolean_columns", "build_preprocessor", "categorical_columns", "numeric_columns"]
 
 
 def as_float(frame: pd.DataFrame) -> pd.DataFrame:
@@ -59,9 +60,9 @@ def build_preprocessor(settings: Settings) -> ColumnTransformer:
     transformers: list[tuple[str, Any, list[str]]] = [
         (name, pipeline, columns)
         for name, pipeline, columns in [
-            ("numeric", numeric, numeric_columns(settings)),
-            ("boolean", boolean, boolean_columns(settings)),
-            ("categorical", categorical, categorical_columns(settings)),
+            ("numeric", numeric, settings.data.numeric),
+            ("boolean", boolean, settings.data.boolean),
+            ("categorical", categorical, settings.data.categorical),
         ]
         if columns
     ]

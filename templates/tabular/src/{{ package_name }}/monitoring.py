@@ -1,7 +1,7 @@
 """Data drift: does a new batch still look like the data the model was trained on?
 
-``run_drift`` compares a batch (CSV or Parquet, checked with the training schema) with
-``models/reference.parquet``, the training split saved by ``train``:
+``run_drift`` compares a batch (CSV or Parquet, checked with the training schema) with the
+training split that ``train`` saved beside the model (``artefacts.REFERENCE_FILE``):
 
 * **PSI** (population stability index) for every feature. Numbers are binned at the
   reference's quantiles, so each bin holds about the same share of training rows;
@@ -31,13 +31,13 @@ import pandas as pd
 from numpy.typing import ArrayLike, NDArray
 from scipy import stats
 
+from . import artefacts
 from .config import Settings
 from .data import read_table
 from .schema import validate
 
 logger = logging.getLogger(__name__)
 
-REFERENCE_FILE = "reference.parquet"
 REPORT_FILE = "drift.md"
 MISSING = "(missing)"
 UNSEEN = "(unseen in training)"
@@ -171,7 +171,8 @@ def render_report(
         "# Data drift report",
         "",
         f"- Batch: `{batch_path}` ({rows[1]} rows)",
-        f"- Reference: training split in `{settings.paths.models_dir / REFERENCE_FILE}` "
+        f"- Reference: training split in "
+        f"`{settings.paths.models_dir / artefacts.REFERENCE_FILE}` "
         f"({rows[0]} rows)",
         f"- Generated: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC",
         f"- Drift rule: PSI > {config.psi_threshold} on any feature "
@@ -200,10 +201,7 @@ def render_report(
 
 def run_drift(settings: Settings, batch_path: Path) -> int:
     """Compare ``batch_path`` with the training reference; write the report; 1 if drifted."""
-    reference_path = settings.paths.models_dir / REFERENCE_FILE
-    if not reference_path.is_file():
-        raise FileNotFoundError(f"{reference_path} not found; run `make train` first")
-    reference = pd.read_parquet(reference_path)
+    reference = pd.DataFrame(artefacts.load_reference(settings.paths.models_dir))
     current = validate(
         read_table(batch_path, settings), settings, require_target=False, source=str(batch_path)
     )

@@ -6,6 +6,9 @@ categories), so one wrong column gives one clear message instead of a cascade. E
 problem names its column. Columns the config does not know are dropped with a warning:
 they could be anything (an export timestamp, a free-text note) and silently training on
 them would make the model depend on columns the service never receives.
+
+The checks follow ``data.columns`` in the config: describe your columns there rather than
+editing this file.
 """
 
 from __future__ import annotations
@@ -28,18 +31,6 @@ _KIND_MESSAGES = {
     "bool": "expected true/false values",
     "str": "expected text",
 }
-
-
-def numeric_columns(settings: Settings) -> list[str]:
-    return [name for name, spec in settings.data.columns.items() if spec.dtype in {"int", "float"}]
-
-
-def boolean_columns(settings: Settings) -> list[str]:
-    return [name for name, spec in settings.data.columns.items() if spec.dtype == "bool"]
-
-
-def categorical_columns(settings: Settings) -> list[str]:
-    return [name for name, spec in settings.data.columns.items() if spec.dtype == "str"]
 
 
 class SchemaViolationError(ValueError):

@@ -1,8 +1,11 @@
 """``POST /predict`` (one record) and ``POST /predict/batch`` (``{"records": [...]}``).
 
-The request models depend on the configured columns, so the router is built by
-``build_router`` when the app is created (see ``api.schemas`` for why the config, not the
-model file, defines them).
+The request models depend on the configured columns, so the routes are built by
+``build_routes`` when the app is created (see ``api.payloads`` for why the config, not the
+model file, defines them). ``api.main`` includes what ``build_routes`` returns.
+
+This is the part of the service that is this project's own: edit it to change what a
+prediction returns.
 """
 
 from __future__ import annotations
@@ -14,22 +17,25 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 
-from ...config import Task
+from ...config import Settings, Task
 from ..deps import ScoringDep
-from ..model_store import LoadedModel
-from ..observability import Metrics
-from ..schemas import (
+from ..errors import MessageResponse, ValidationErrorResponse, parse_json_body
+from ..model_store import ModelStore
+from ..observability import Telemetry
+from ..payloads import (
     ClassificationBatchResponse,
     ClassificationResponse,
-    MessageResponse,
+    RecordExample,
     RegressionBatchResponse,
     RegressionResponse,
-    ValidationErrorResponse,
+    build_batch_model,
+    build_record_model,
 )
+from ..predictor import Predictor
+from . import PredictionRoutes
 
 PREDICT_ROUTE = "/predict"
 BATCH_ROUTE = "/predict/batch"
@@ -53,7 +59,7 @@ def _columns(records: Sequence[BaseModel], names: list[str]) -> dict[str, list[A
 
 
 def classify(
-    model: LoadedModel, records: Sequence[BaseModel], metrics: Metrics, route: str
+    model: Predictor, records: Sequence[BaseModel], telemetry: Telemetry, route: str
 ) -> list[dict[str, Any]]:
     """Most probable class and every class's probability, for each record."""
     labels, probabilities = model.predict_proba(_columns(records, model.feature_names))
@@ -64,31 +70,17 @@ def classify(
         for index, row in zip(best, probabilities.tolist(), strict=True)
     ]
     for index, count in Counter(best).items():
-        metrics.predictions.labels(route, keys[index]).inc(count)
+        telemetry.predictions.labels(route, keys[index]).inc(count)
     return predictions
 
 
 def regress(
-    model: LoadedModel, records: Sequence[BaseModel], metrics: Metrics, route: str
+    model: Predictor, records: Sequence[BaseModel], telemetry: Telemetry, route: str
 ) -> list[dict[str, Any]]:
     """The predicted value for each record."""
     values = model.predict_value(_columns(records, model.feature_names)).tolist()
-    metrics.predictions.labels(route, "value").inc(len(values))
+    telemetry.predictions.labels(route, "value").inc(len(values))
     return [{"value": value} for value in values]
-
-
-async def _parse(request: Request, model: type[BaseModel]) -> Any:
-    """The request body validated by ``model``, straight from the raw bytes.
-
-    pydantic parses and validates the JSON in one pass in Rust, which costs a fraction of
-    FastAPI's generic body handling (``json.loads``, then validation, then dependency
-    bookkeeping) that dominated a one-record request. Errors become the usual 422.
-    """
-    try:
-        return model.model_validate_json(await request.body())
-    except ValidationError as error:
-        errors = [{**item, "loc": ("body", *item["loc"])} for item in error.errors()]
-        raise RequestValidationError(errors) from None
 
 
 # The endpoints return ready-made JSON responses: the payload is built from numbers the
@@ -104,15 +96,17 @@ def _endpoints(
     score = classify if task == "classification" else regress
 
     async def predict(request: Request, scoring: ScoringDep) -> JSONResponse:
-        record = await _parse(request, record_model)
+        record = await parse_json_body(request, record_model)
         model = scoring.model
-        (prediction,) = score(model, [record], scoring.metrics, PREDICT_ROUTE)
+        (prediction,) = score(model, [record], scoring.telemetry, PREDICT_ROUTE)
         return JSONResponse({**prediction, "model_version": model.version})
 
     async def predict_batch(request: Request, scoring: ScoringDep) -> JSONResponse:
-        records = (await _parse(request, batch_model)).records
+        # Any: the batch model is built at runtime from the config, so mypy cannot see .records
+        batch: Any = await parse_json_body(request, batch_model)
+        records = batch.records
         model = scoring.model
-        predictions = await run_in_threadpool(score, model, records, scoring.metrics, BATCH_ROUTE)
+        predictions = await run_in_threadpool(score, model, records, scoring.telemetry, BATCH_ROUTE)
         return JSONResponse({"predictions": predictions, "model_version": model.version})
 
     return predict, predict_batch
@@ -126,15 +120,20 @@ def _body(schema_name: str) -> dict[str, Any]:
     }
 
 
-def build_router(
-    task: Task, record_model: type[BaseModel], batch_model: type[BaseModel]
-) -> APIRouter:
-    """The prediction routes for this task, taking ``record_model``/``batch_model`` bodies.
+def build_routes(settings: Settings, store: ModelStore) -> PredictionRoutes:
+    """The prediction routes for this config's task and columns.
 
     One record is scored on the event loop: it takes about a millisecond, less than a
     hand-off to the thread pool would add. A batch can take tens of milliseconds, so it
     goes to the thread pool and never stalls other requests (e.g. health probes).
     """
+    task = settings.task
+    example = RecordExample(
+        settings.data.columns, lambda: store.model.metadata if store.model else None
+    )
+    record_model = build_record_model(settings.data.columns, example)
+    example.validator = record_model
+    batch_model = build_batch_model(record_model, settings.serving.max_batch_records, example)
     predict, predict_batch = _endpoints(task, record_model, batch_model)
     classification = task == "classification"
     router = APIRouter(tags=["predict"])
@@ -156,4 +155,4 @@ def build_router(
         responses=ERROR_RESPONSES,
         openapi_extra=_body(batch_model.__name__),
     )
-    return router
+    return PredictionRoutes(router=router, body_models=(record_model, batch_model))

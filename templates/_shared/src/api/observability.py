@@ -1,8 +1,12 @@
-"""Structured JSON logs, Prometheus metrics and the request-id/latency middleware.
+"""Structured JSON logs, Prometheus telemetry and the request-id/latency middleware.
 
-Both middlewares here are plain ASGI classes rather than ``BaseHTTPMiddleware``: they add
-no task or stream wrapping per request, which keeps ``/predict`` latency close to
-``/health`` latency.
+"Telemetry" here is what Prometheus scrapes from ``/metrics`` (request counts, latencies,
+predictions by outcome); "metrics" elsewhere in the project always means the model's
+scores. Both middlewares are plain ASGI classes rather than ``BaseHTTPMiddleware``: they add
+no task or stream wrapping per request, which keeps a prediction's latency close to
+``/health``'s.
+
+Machinery shared by every variant of the template: you rarely need to change it.
 """
 
 from __future__ import annotations
@@ -79,9 +83,9 @@ def configure_logging(level: str) -> None:
     logging.config.dictConfig(logging_config(level))
 
 
-class Metrics:
-    """The app's Prometheus metrics, in a registry of their own (one per app, so tests and
-    several apps in one process never clash over global metric names)."""
+class Telemetry:
+    """The app's Prometheus counters and histograms, in a registry of their own (one per app,
+    so tests and several apps in one process never clash over global metric names)."""
 
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
@@ -109,9 +113,11 @@ class Metrics:
 def _route_template(scope: Scope) -> str:
     """The matched route's template (``/predict``), never the raw path: bounded label values.
 
-    A request refused before routing (the body-size limit reads Content-Length first) has
-    no matched route yet; when its path is exactly one of the app's documented paths, it is
-    labelled with that path, so a 413 on ``/predict`` is counted under ``/predict``.
+    FastAPI records the route it matched in the scope. A request refused before routing
+    (the body-size limit reads Content-Length first) has no matched route yet; when its
+    path is exactly one of the app's documented paths, it is labelled with that path, so a
+    413 on ``/predict`` is counted under ``/predict``. A path no route serves is
+    ``unmatched``.
     """
     path = getattr(scope.get("route"), "path", None)
     if isinstance(path, str):
@@ -133,11 +139,11 @@ def _request_id(scope: Scope) -> str:
 
 
 class ObservabilityMiddleware:
-    """Assign a request id, time the request, record metrics and write one JSON access log."""
+    """Assign a request id, time the request, count it and write one JSON access log."""
 
-    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
+    def __init__(self, app: ASGIApp, telemetry: Telemetry) -> None:
         self.app = app
-        self.metrics = metrics
+        self.telemetry = telemetry
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -161,8 +167,8 @@ class ObservabilityMiddleware:
             elapsed = time.perf_counter() - started
             route = _route_template(scope)
             labels = (scope["method"], route, str(status_code))
-            self.metrics.requests.labels(*labels).inc()
-            self.metrics.latency.labels(*labels).observe(elapsed)
+            self.telemetry.requests.labels(*labels).inc()
+            self.telemetry.latency.labels(*labels).observe(elapsed)
             if access_logger.isEnabledFor(logging.INFO):
                 access_logger.info(
                     "request",

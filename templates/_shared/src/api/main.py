@@ -1,8 +1,11 @@
-"""The FastAPI app, wired in one place: settings, model store, middleware, routers.
+"""The FastAPI app, wired in one place: settings, model store, middleware, routers, docs.
 
 ``app`` (module level) is what ``uvicorn <package>.api.main:app`` serves. It imports fine
 with no model on disk: the model is loaded at startup, and until one loads ``/ready``
-answers 503 with the reason.
+answers 503 with the reason. The prediction routes come from ``routes/predict.py``, the
+one part of the service that is this project's own.
+
+Machinery shared by every variant of the template: you rarely need to change it.
 """
 
 from __future__ import annotations
@@ -10,103 +13,77 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from http import HTTPStatus
 from typing import Any
 
 import uvicorn
-from fastapi import FastAPI, Request
+from fastapi import FastAPI
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
-from fastapi.responses import JSONResponse
-from pydantic import ValidationError
 from threadpoolctl import threadpool_limits
 
 from ..config import Settings, get_settings
+from .docs import docs_router
+from .errors import validation_error_handler
 from .limits import BodySizeLimitMiddleware
 from .model_store import ModelStore
 from .observability import (
     PACKAGE_LOGGER,
-    Metrics,
     ObservabilityMiddleware,
+    Telemetry,
     configure_logging,
     logging_config,
 )
-from .routes import health, metrics, predict
-from .schemas import RecordExample, build_batch_model, build_record_model, example_from_columns
+from .routes import health, predict, prometheus
 
 logger = logging.getLogger(__name__)
-
-
-async def validation_error_handler(request: Request, error: Exception) -> JSONResponse:
-    """422 naming each bad field. The offending input is not echoed back: it may be huge,
-    and NaN/infinity cannot even be written as JSON (FastAPI's default handler would 500)."""
-    errors = error.errors() if isinstance(error, RequestValidationError) else []
-    detail = []
-    for item in errors:
-        loc = [part for part in item.get("loc", ()) if isinstance(part, str | int)]
-        kind = str(item.get("type", "value_error"))
-        message = str(item.get("msg", "invalid value"))
-        if kind == "json_invalid":  # the body as a whole, not a field
-            field = "body"
-            message = f"body is not valid JSON ({message})"
-        else:
-            path = loc[1:] if loc[:1] == ["body"] else loc
-            field = ".".join(str(part) for part in path) or "body"
-        detail.append({"field": field, "loc": loc, "message": message, "type": kind})
-    return JSONResponse({"detail": detail}, status_code=HTTPStatus.UNPROCESSABLE_ENTITY)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the service for ``settings`` (default: the project's config)."""
     settings = settings or get_settings()
     store = ModelStore(settings)
-    example = RecordExample(example_from_columns(settings.data.columns))
-    record_model = build_record_model(settings.data.columns, example)
-    batch_model = build_batch_model(record_model, settings.serving.max_batch_records, example)
+    prediction = predict.build_routes(settings, store)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if not logging.getLogger(PACKAGE_LOGGER).handlers:
             configure_logging(settings.log_level)
         # Unpickling a model blocks; keep the event loop free while it happens.
-        if await run_in_threadpool(store.load) and store.model is not None:
-            try:
-                example.use(record_model.model_validate(store.model.example_record()).model_dump())
-            except ValidationError as error:
-                logger.warning(
-                    "metadata examples do not validate; the OpenAPI example stays config-derived",
-                    extra={"errors": error.error_count()},
-                )
-        app.openapi_schema = None  # regenerate with the loaded model's example
+        await run_in_threadpool(store.load)
+        app.openapi_schema = None  # regenerate: the examples come from the loaded model
         # One native thread while serving: a request scores a handful of rows, where thread
-        # start-up (OpenMP in HistGradientBoosting, BLAS) costs more than it saves and
-        # oversubscribes the CPU. Scale out with uvicorn workers instead.
+        # start-up (OpenMP, BLAS) costs more than it saves and oversubscribes the CPU.
+        # Scale out with uvicorn workers instead.
         with threadpool_limits(limits=1):
             yield
 
     app = FastAPI(
         title=settings.project_name,
-        description=f"Predictions ({settings.task}) from the model trained by this project.",
+        description="Predictions from the model this project trained. `/metadata` says "
+        "which model answers and how well it scored on held-out data.",
         lifespan=lifespan,
+        openapi_url=None,  # the schema and the docs pages are served by docs_router
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.model_store = store
-    app.state.metrics = Metrics()
-    app.state.example = example
+    app.state.telemetry = Telemetry()
 
     app.add_exception_handler(RequestValidationError, validation_error_handler)
     # Added last = outermost: the request id and timing cover the body-limit refusals too.
     app.add_middleware(BodySizeLimitMiddleware, max_body_bytes=settings.serving.max_body_bytes)
-    app.add_middleware(ObservabilityMiddleware, metrics=app.state.metrics)
+    app.add_middleware(ObservabilityMiddleware, telemetry=app.state.telemetry)
 
     app.include_router(health.router)
-    app.include_router(predict.build_router(settings.task, record_model, batch_model))
-    app.include_router(metrics.router)
+    app.include_router(prediction.router)
+    app.include_router(prometheus.router)
+    app.include_router(docs_router(app))
 
     def openapi() -> dict[str, Any]:
-        """FastAPI's schema plus the request models, which the prediction routes validate
-        themselves (see ``routes.predict._parse``) and so FastAPI does not know about."""
+        """FastAPI's schema plus the request models that the prediction routes validate
+        themselves (see ``errors.parse_json_body``), which FastAPI does not know about."""
         if app.openapi_schema is None:
             schema = get_openapi(
                 title=app.title,
@@ -115,7 +92,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 routes=app.routes,
             )
             components = schema.setdefault("components", {}).setdefault("schemas", {})
-            for model in (record_model, batch_model):
+            for model in prediction.body_models:
                 definition = model.model_json_schema(ref_template="#/components/schemas/{model}")
                 components.update(definition.pop("$defs", {}))
                 components[model.__name__] = definition

@@ -1,11 +1,11 @@
-"""Request and response models of the prediction routes.
+"""Request and response bodies of the prediction routes (the error bodies are in ``errors``).
 
 Design: the request models are built from ``settings.data.columns`` (the feature schema in
 ``configs/pipeline.yaml``), not from the model on disk. The config is known when the app is
 created, so the routes, their validation and their OpenAPI schema exist even before a model
 is trained, and ``/docs`` always shows a valid example request. The model's own feature
 schema (``metadata.json``) is checked against the config when the model loads (see
-``model_store``); a mismatch keeps the service not-ready with the reason, instead of letting
+``predictor``); a mismatch keeps the service not-ready with the reason, instead of letting
 it accept requests the model cannot score. Once a model is loaded, the OpenAPI example is
 the realistic record stored in its metadata; before, it is derived from the config bounds.
 
@@ -18,12 +18,19 @@ bad input is a 422 that names the field, never a 500.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from http import HTTPStatus
 from typing import Any, Literal
 
 from fastapi import HTTPException
-from pydantic import BaseModel, ConfigDict, Field, create_model, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    create_model,
+    field_validator,
+)
 
 from ..config import ColumnSpec
 
@@ -77,21 +84,27 @@ def example_from_columns(columns: Mapping[str, ColumnSpec]) -> dict[str, Any]:
 
 
 class RecordExample:
-    """The example record shown in OpenAPI: the trained model's, else one derived from config.
+    """The example record shown in OpenAPI: the served model's typical record when it is
+    valid, else one derived from the config.
 
-    The schema asks for the example when it is generated, so the record can change when
-    the model loads after the app (and its routes) were built.
+    The schema asks for the example when it is generated, so the record follows the model
+    that was loaded after the app (and its routes) were built.
     """
 
-    def __init__(self, fallback: dict[str, Any]) -> None:
-        self._record = fallback
+    def __init__(self, columns: Mapping[str, ColumnSpec], model: Callable[[], Any]) -> None:
+        self._fallback = example_from_columns(columns)
+        self._model = model  # returns the served model's Metadata, or None
+        self.validator: type[BaseModel] | None = None
 
     @property
     def record(self) -> dict[str, Any]:
-        return dict(self._record)
-
-    def use(self, record: dict[str, Any]) -> None:
-        self._record = dict(record)
+        metadata = self._model()
+        if metadata is None or self.validator is None:
+            return dict(self._fallback)
+        try:
+            return self.validator.model_validate(metadata.example_record()).model_dump()
+        except ValidationError:  # e.g. an example outside bounds tightened since training
+            return dict(self._fallback)
 
 
 def build_record_model(
@@ -188,18 +201,3 @@ class RegressionResponse(ValuePrediction):
 class RegressionBatchResponse(ResponseModel):
     predictions: list[ValuePrediction]
     model_version: str
-
-
-class ErrorDetail(BaseModel):
-    field: str = Field(description="Dotted path of the offending field, e.g. records.3.tenure.")
-    loc: list[str | int] = Field(description="Where the error is, as FastAPI reports it.")
-    message: str
-    type: str
-
-
-class ValidationErrorResponse(BaseModel):
-    detail: list[ErrorDetail]
-
-
-class MessageResponse(BaseModel):
-    detail: str

@@ -2,6 +2,8 @@
 
 They are ``async`` on purpose: FastAPI runs plain ``def`` dependencies in a thread pool,
 which would cost more than the lookups themselves.
+
+Machinery shared by every variant of the template: you rarely need to change it.
 """
 
 from __future__ import annotations
@@ -12,19 +14,20 @@ from typing import Annotated, cast
 
 from fastapi import Depends, HTTPException, Request
 
-from .model_store import LoadedModel, ModelStore
-from .observability import Metrics
+from .model_store import ModelStore
+from .observability import Telemetry
+from .predictor import Predictor
 
 
 async def get_store(request: Request) -> ModelStore:
     return cast(ModelStore, request.app.state.model_store)
 
 
-async def get_metrics(request: Request) -> Metrics:
-    return cast(Metrics, request.app.state.metrics)
+async def get_telemetry(request: Request) -> Telemetry:
+    return cast(Telemetry, request.app.state.telemetry)
 
 
-def _model_or_503(request: Request) -> LoadedModel:
+def _model_or_503(request: Request) -> Predictor:
     store = cast(ModelStore, request.app.state.model_store)
     if store.model is None:
         raise HTTPException(
@@ -33,25 +36,27 @@ def _model_or_503(request: Request) -> LoadedModel:
     return store.model
 
 
-async def get_model(request: Request) -> LoadedModel:
+async def get_model(request: Request) -> Predictor:
     """The loaded model, or a 503 that says why there is none."""
     return _model_or_503(request)
 
 
 @dataclass(frozen=True)
 class Scoring:
-    """What a prediction route needs: the model, and the metrics to count its outcomes."""
+    """What a prediction route needs: the model, and the telemetry that counts its outcomes."""
 
-    model: LoadedModel
-    metrics: Metrics
+    model: Predictor
+    telemetry: Telemetry
 
 
 async def get_scoring(request: Request) -> Scoring:
     # One dependency rather than two: each one costs FastAPI a resolution per request.
-    return Scoring(model=_model_or_503(request), metrics=cast(Metrics, request.app.state.metrics))
+    return Scoring(
+        model=_model_or_503(request), telemetry=cast(Telemetry, request.app.state.telemetry)
+    )
 
 
 StoreDep = Annotated[ModelStore, Depends(get_store)]
-MetricsDep = Annotated[Metrics, Depends(get_metrics)]
-ModelDep = Annotated[LoadedModel, Depends(get_model)]
+TelemetryDep = Annotated[Telemetry, Depends(get_telemetry)]
+ModelDep = Annotated[Predictor, Depends(get_model)]
 ScoringDep = Annotated[Scoring, Depends(get_scoring)]

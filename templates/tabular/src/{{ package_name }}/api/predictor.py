@@ -1,72 +1,41 @@
-"""Load the trained model and its metadata once, and score records with it.
+"""Scoring records with the saved model: loaded once, checked, and made fast.
 
-A fresh clone has no model until ``make train``, and the service must still start (its
-``/health`` answers, its ``/ready`` explains): loading never raises. A missing file, a
-corrupt artefact, or a model whose features disagree with ``configs/pipeline.yaml`` leaves
-the store empty with the reason, which ``/ready`` reports as a 503.
+``load_predictor`` reads the model through ``artefacts`` and refuses one that cannot serve
+this config (trained for another task, or on other features), with the reason, which the
+service reports on ``/ready``. It then compiles the fast path: the fitted preprocessing and
+estimator replayed in numpy (``fast_path``). The replay is used only for the parts whose
+output equals scikit-learn's on the training reference rows, checked here at every load;
+``serving.fast_path: false`` turns it off and every prediction goes through scikit-learn.
+Finally the model must score a valid record, or it is not served.
+
+This is the part of the service that is this project's own. Edit it when the model's
+input changes shape; the routes are in ``routes/predict.py``.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
-from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
-import joblib
 import numpy as np
 import pandas as pd
 import sklearn
 from numpy.typing import NDArray
-from pydantic import BaseModel, ConfigDict, ValidationError
 from sklearn.pipeline import Pipeline
 
+from .. import artefacts
+from ..artefacts import FeatureSchema, Metadata
 from ..config import ColumnSpec, Settings
+from ..model_dir import UnusableModelError
 from .fast_path import Estimate, Preprocessor, compile_estimator, compile_preprocessor
-from .schemas import example_from_columns
+from .payloads import example_from_columns
 
-MODEL_FILE = "model.joblib"
-METADATA_FILE = "metadata.json"
-REFERENCE_FILE = "reference.parquet"
 CHECK_CHUNK_ROWS = 16
+CHECK_REFERENCE_ROWS = 500
 
 logger = logging.getLogger(__name__)
-
-
-class FeatureSchema(BaseModel):
-    """One input feature as recorded by training (``metadata.json`` → ``features``)."""
-
-    model_config = ConfigDict(frozen=True)
-
-    name: str
-    kind: Literal["numeric", "categorical"]
-    dtype: Literal["int", "float", "str", "bool"]
-    nullable: bool
-    categories: list[str] | None = None
-    minimum: float | None = None
-    maximum: float | None = None
-    example: Any = None
-
-
-class ModelMetadata(BaseModel):
-    """The part of ``metadata.json`` the service relies on; other keys are kept as they are."""
-
-    model_config = ConfigDict(extra="allow", frozen=True, protected_namespaces=())
-
-    model_version: str
-    trained_at: str
-    task: Literal["classification", "regression"]
-    target: str
-    classes: list[str | int] | None = None
-    primary_metric: str
-    test_metrics: dict[str, float]
-    features: list[FeatureSchema]
-
-
-class ModelNotReadyError(RuntimeError):
-    """Raised when a prediction is asked of a store that holds no model."""
 
 
 def feature_mismatches(
@@ -112,11 +81,11 @@ def _column_array(values: Sequence[Any], feature: FeatureSchema) -> NDArray[Any]
 
 
 @dataclass(frozen=True)
-class LoadedModel:
+class Predictor:
     """A fitted pipeline with its metadata; everything a prediction needs, computed once."""
 
     pipeline: Pipeline
-    metadata: ModelMetadata
+    metadata: Metadata
     fast_preprocess: Preprocessor | None = None
     """The preprocessing replayed in numpy (see ``fast_path``), when it checked out."""
     fast_estimator: Estimate | None = None
@@ -128,11 +97,7 @@ class LoadedModel:
 
     @property
     def feature_names(self) -> list[str]:
-        return [feature.name for feature in self.metadata.features]
-
-    def example_record(self) -> dict[str, Any]:
-        """The realistic record training stored in the metadata (may need validating)."""
-        return {feature.name: feature.example for feature in self.metadata.features}
+        return self.metadata.feature_names
 
     def arrays(self, columns: Mapping[str, Sequence[Any]]) -> dict[str, NDArray[Any]]:
         """One array per feature, in training column order and with training's dtypes."""
@@ -169,7 +134,7 @@ class LoadedModel:
         return np.asarray(self._call("predict", columns), dtype=np.float64)
 
 
-def with_fast_path(model: LoadedModel, check_rows: Mapping[str, Sequence[Any]]) -> LoadedModel:
+def with_fast_path(model: Predictor, check_rows: Mapping[str, Sequence[Any]]) -> Predictor:
     """``model`` with its pipeline replayed in numpy wherever that reproduces sklearn's output
     on ``check_rows``; the parts that do not are left to sklearn."""
     steps = model.pipeline.steps
@@ -212,113 +177,60 @@ def _same(actual: Any, expected: Any, rtol: float) -> bool:
     )
 
 
-def check_rows(
-    model_dir: Path, columns: Mapping[str, ColumnSpec], limit: int = 500
-) -> dict[str, list[Any]]:
-    """Rows to check the fast path on: training reference rows (when saved) plus a record
+def check_rows(settings: Settings) -> dict[str, list[Any]]:
+    """Rows to check the fast path on: training reference rows (when readable) plus a record
     with every nullable feature missing, so the imputers are exercised too."""
+    columns = settings.data.columns
     example = example_from_columns(columns)
     sparse = {name: None if spec.nullable else example[name] for name, spec in columns.items()}
     rows = {name: [example[name], sparse[name]] for name in columns}
-    reference_path = model_dir / REFERENCE_FILE
-    if reference_path.is_file():
-        reference = pd.read_parquet(reference_path, columns=list(columns)).head(limit)
-        for name in columns:
-            rows[name].extend(reference[name].tolist())
+    try:
+        reference = artefacts.load_reference(settings.paths.models_dir)
+    except (FileNotFoundError, UnusableModelError) as error:
+        # An unreadable reference only narrows the check; it never stops the service.
+        logger.warning("fast path checked without reference rows (%s)", error)
+        return rows
+    for name in columns:
+        rows[name].extend(reference.get(name, [])[:CHECK_REFERENCE_ROWS])
     return rows
 
 
-def read_model(model_dir: Path) -> LoadedModel:
-    """Read ``model.joblib`` and ``metadata.json``; raises with a readable message on failure."""
-    model_path, metadata_path = model_dir / MODEL_FILE, model_dir / METADATA_FILE
-    for path in (model_path, metadata_path):
-        if not path.is_file():
-            raise FileNotFoundError(f"{path} not found; run `make train` first")
+def _smoke_test(model: Predictor, settings: Settings) -> None:
+    # The config-derived record is valid by construction, whatever metadata's examples are.
+    record = example_from_columns(settings.data.columns)
+    columns = {name: [value] for name, value in record.items()}
+    if settings.task == "classification":
+        model.predict_proba(columns)
+    else:
+        model.predict_value(columns)
+
+
+def load_predictor(settings: Settings) -> Predictor:
+    """The saved model, checked against the config and ready to score; raises with the
+    reason when it cannot serve (``UnusableModelError``, ``FileNotFoundError``)."""
+    saved = artefacts.load(settings.paths.models_dir)
+    metadata = saved.metadata
+    if metadata.task != settings.task:
+        raise UnusableModelError(
+            f"the model was trained for {metadata.task}, the config says {settings.task}"
+        )
+    problems = feature_mismatches(metadata.features, settings.data.columns)
+    if problems:
+        raise UnusableModelError(
+            "the model's features do not match configs/pipeline.yaml: " + "; ".join(problems)
+        )
+    model = Predictor(pipeline=saved.pipeline, metadata=metadata)
+    if settings.serving.fast_path:
+        model = with_fast_path(model, check_rows(settings))
     try:
-        metadata = ModelMetadata.model_validate(json.loads(metadata_path.read_text("utf-8")))
-    except (ValueError, ValidationError) as error:
-        raise ValueError(f"{metadata_path} is not valid model metadata: {error}") from error
-    # joblib unpickles: only ever load models this project trained (never uploaded files).
-    pipeline = joblib.load(model_path)
-    if not isinstance(pipeline, Pipeline):
-        raise TypeError(f"{model_path} holds a {type(pipeline).__name__}, not an sklearn Pipeline")
-    return LoadedModel(pipeline=pipeline, metadata=metadata)
-
-
-class ModelStore:
-    """Holds at most one loaded model for the app's lifetime, or the reason there is none."""
-
-    def __init__(self, settings: Settings) -> None:
-        self.settings = settings
-        self._model: LoadedModel | None = None
-        self.reason = "the model has not been loaded yet"
-
-    @property
-    def model(self) -> LoadedModel | None:
-        return self._model
-
-    @property
-    def model_dir(self) -> Path:
-        return self.settings.serving_model_dir
-
-    def load(self) -> bool:
-        """Load the model from ``settings.serving_model_dir``; False (and a reason) if unusable."""
-        try:
-            model = read_model(self.model_dir)
-        except Exception as error:  # the service must stay up and say why it is not ready
-            return self._fail(f"{type(error).__name__}: {error}")
-        if model.metadata.task != self.settings.task:
-            return self._fail(
-                f"the model was trained for {model.metadata.task}, the config says "
-                f"{self.settings.task}"
-            )
-        problems = feature_mismatches(model.metadata.features, self.settings.data.columns)
-        if problems:
-            return self._fail(
-                "the model's features do not match configs/pipeline.yaml: " + "; ".join(problems)
-            )
-        try:
-            rows = check_rows(self.model_dir, self.settings.data.columns)
-        except Exception as error:  # an unreadable reference only costs the fast path
-            logger.warning("cannot read rows to check the fast path on (%s); using sklearn", error)
-        else:
-            model = with_fast_path(model, rows)
-        try:
-            self._smoke_test(model)
-        except Exception as error:  # a model that cannot score its own example is not ready
-            return self._fail(f"the model failed to score its example record: {error}")
-        self._model = model
-        self.reason = ""
-        logger.info(
-            "model loaded",
-            extra={
-                "model_version": model.version,
-                "model_dir": str(self.model_dir),
-                "fast_preprocess": model.fast_preprocess is not None,
-                "fast_estimator": model.fast_estimator is not None,
-            },
-        )
-        return True
-
-    def _smoke_test(self, model: LoadedModel) -> None:
-        # The config-derived record is valid by construction, whatever metadata's examples are.
-        record = example_from_columns(self.settings.data.columns)
-        columns = {name: [value] for name, value in record.items()}
-        if self.settings.task == "classification":
-            model.predict_proba(columns)
-        else:
-            model.predict_value(columns)
-
-    def _fail(self, reason: str) -> bool:
-        self._model = None
-        self.reason = reason
-        logger.warning(
-            "model not loaded", extra={"reason": reason, "model_dir": str(self.model_dir)}
-        )
-        return False
-
-    def require(self) -> LoadedModel:
-        """The loaded model, or ``ModelNotReadyError`` carrying the reason."""
-        if self._model is None:
-            raise ModelNotReadyError(self.reason)
-        return self._model
+        _smoke_test(model, settings)
+    except Exception as error:  # a model that cannot score its own example is not ready
+        raise UnusableModelError(f"the model failed to score an example record: {error}") from None
+    logger.info(
+        "predictor ready",
+        extra={
+            "fast_preprocess": model.fast_preprocess is not None,
+            "fast_estimator": model.fast_estimator is not None,
+        },
+    )
+    return model

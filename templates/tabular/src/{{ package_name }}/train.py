@@ -4,11 +4,15 @@ Each family is one ``Pipeline([("preprocess", ColumnTransformer), ("model", esti
 so imputation, scaling and encoding are refitted inside every cross-validation fold and
 nothing is learnt from validation or test rows. The family that scores best on the
 validation split wins; the test split is touched once, to report the winner's metrics.
+The winner is saved through ``artefacts``; the command line logs the run to MLflow when
+tracking is on.
+
+The families and their search spaces are in ``families.py`` and the budget in
+``configs/pipeline.yaml``: change those first; this file is the selection procedure.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from collections.abc import Callable
@@ -17,7 +21,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import joblib
 import numpy as np
 import pandas as pd
 from sklearn.metrics import get_scorer
@@ -31,11 +34,14 @@ from sklearn.model_selection import (
 from sklearn.pipeline import Pipeline
 from threadpoolctl import threadpool_limits
 
+from . import artefacts
+from .artefacts import CandidateScore, ChosenModel, FeatureSchema, Metadata
 from .config import Settings
 from .data import Dataset, features_and_target, load_dataset
 from .families import families
 from .features import build_preprocessor
 from .metrics import score
+from .model_dir import model_version, template_version
 
 logger = logging.getLogger(__name__)
 
@@ -77,11 +83,15 @@ class Candidate:
 
 @dataclass(frozen=True)
 class TrainingResult:
+    """The saved model, and what experiment tracking records about the run that made it."""
+
     model: Any
-    metadata: dict[str, Any]
-    model_path: Path
-    metadata_path: Path
-    reference_path: Path
+    metadata: Metadata
+    directory: Path
+    params: dict[str, Any]
+    """The choices that produced the model (family, search budget, chosen parameters)."""
+    scores: dict[str, float]
+    """Every candidate's cross-validation and validation score."""
 
 
 def _short(params: dict[str, Any]) -> str:
@@ -94,7 +104,7 @@ def make_pipeline(settings: Settings, estimator: Any) -> Any:
 
 def search_family(name: str, settings: Settings, dataset: Dataset) -> Candidate:
     """Random search over one family on the training split; score the best on validation."""
-    factory, space = families(settings)[name]
+    factory, space = families(settings.task, [name])[name]
     x_train, y_train = features_and_target(dataset.split.train, settings)
     x_val, y_val = features_and_target(dataset.split.val, settings)
     folds = settings.train.cv_folds
@@ -151,7 +161,7 @@ def _plain(value: Any) -> Any:
     return value.item() if isinstance(value, np.generic) else value
 
 
-def feature_schema(settings: Settings, train: pd.DataFrame) -> list[dict[str, Any]]:
+def feature_schema(settings: Settings, train: pd.DataFrame) -> list[FeatureSchema]:
     """The input contract the service builds its request model from, with a typical example."""
     schema = []
     for name, spec in settings.data.columns.items():
@@ -165,40 +175,36 @@ def feature_schema(settings: Settings, train: pd.DataFrame) -> list[dict[str, An
         if spec.dtype == "str" and categories is None:
             categories = sorted(str(v) for v in values.unique())
         schema.append(
-            {
-                "name": name,
-                "kind": "numeric" if spec.dtype in {"int", "float"} else "categorical",
-                "dtype": spec.dtype,
-                "nullable": spec.nullable,
-                "categories": categories,
-                "minimum": spec.minimum,
-                "maximum": spec.maximum,
-                "example": example,
-            }
+            FeatureSchema(
+                name=name,
+                kind="numeric" if spec.dtype in {"int", "float"} else "categorical",
+                dtype=spec.dtype,
+                nullable=spec.nullable,
+                categories=categories,
+                minimum=spec.minimum,
+                maximum=spec.maximum,
+                example=example,
+            )
         )
     return schema
 
 
-def save(
-    settings: Settings, model: Any, metadata: dict[str, Any], reference: pd.DataFrame
-) -> TrainingResult:
-    models_dir = settings.paths.models_dir
-    models_dir.mkdir(parents=True, exist_ok=True)
-    model_path = models_dir / "model.joblib"
-    metadata_path = models_dir / "metadata.json"
-    reference_path = models_dir / "reference.parquet"
-    joblib.dump(model, model_path)
-    metadata_path.write_text(json.dumps(metadata, indent=2, ensure_ascii=False) + "\n")
-    reference.to_parquet(reference_path, index=False)
-    logger.info("saved %s, %s, %s", model_path, metadata_path, reference_path)
-    return TrainingResult(model, metadata, model_path, metadata_path, reference_path)
+def candidate_score(candidate: Candidate) -> CandidateScore:
+    return CandidateScore(
+        name=candidate.name,
+        cv_score=round(candidate.cv_score, 6),
+        cv_std=round(candidate.cv_std, 6),
+        best_params={k: _plain(v) for k, v in candidate.best_params.items()},
+        val_score=round(candidate.val_score, 6),
+    )
 
 
 def run(settings: Settings) -> TrainingResult:
     """Search every family, pick the best on validation, report it on test, save it."""
     dataset = load_dataset(settings)
     started = time.perf_counter()
-    candidates = [search_family(name, settings, dataset) for name in families(settings)]
+    names = families(settings.task, settings.train.models)
+    candidates = [search_family(name, settings, dataset) for name in names]
     winner = max(candidates, key=lambda candidate: candidate.val_score)
     # The winner is kept as fitted on the training split rather than refitted on train +
     # validation: its validation score then describes exactly the saved artefact, and the
@@ -207,34 +213,25 @@ def run(settings: Settings) -> TrainingResult:
     model = winner.model
     x_test, y_test = features_and_target(dataset.split.test, settings)
     test_metrics = score(model, x_test, y_test, settings.task)
-    trained_at = datetime.now(UTC)
-    metadata: dict[str, Any] = {
-        "model_version": f"{trained_at:%Y%m%d%H%M%S}-{dataset.data_hash[:8]}",
-        "trained_at": trained_at.isoformat(timespec="seconds"),
-        "task": settings.task,
-        "target": settings.data.target,
-        "classes": (
-            [_plain(c) for c in model.classes_] if settings.task == "classification" else None
+    trained_at = datetime.now(UTC).replace(microsecond=0)
+    classification = settings.task == "classification"
+    metadata = Metadata(
+        model_version=model_version(trained_at, dataset.data_hash),
+        trained_at=trained_at,
+        variant="tabular",
+        task=settings.task,
+        primary_metric=settings.train.primary_metric,
+        test_metrics=test_metrics,
+        data_hash=dataset.data_hash,
+        template_version=template_version(),
+        target=settings.data.target,
+        classes=[_plain(c) for c in model.classes_] if classification else None,
+        candidates=[candidate_score(candidate) for candidate in candidates],
+        chosen=ChosenModel(
+            name=winner.name, params={k: _plain(v) for k, v in winner.best_params.items()}
         ),
-        "data_hash": dataset.data_hash,
-        "candidates": [
-            {
-                "name": c.name,
-                "cv_score": round(c.cv_score, 6),
-                "cv_std": round(c.cv_std, 6),
-                "best_params": {k: _plain(v) for k, v in c.best_params.items()},
-                "val_score": round(c.val_score, 6),
-            }
-            for c in candidates
-        ],
-        "chosen": {
-            "name": winner.name,
-            "params": {k: _plain(v) for k, v in winner.best_params.items()},
-        },
-        "primary_metric": settings.train.primary_metric,
-        "test_metrics": test_metrics,
-        "features": feature_schema(settings, dataset.split.train),
-    }
+        features=feature_schema(settings, dataset.split.train),
+    )
     logger.info(
         "winner: %s (validation %s %.4f); test %s in %.1f s",
         winner.name,
@@ -243,11 +240,23 @@ def run(settings: Settings) -> TrainingResult:
         ", ".join(f"{k}={v:.4f}" for k, v in test_metrics.items()),
         time.perf_counter() - started,
     )
-    result = save(settings, model, metadata, dataset.split.train)
-{%- if 'mlflow' in extras %}
-    if settings.tracking.enabled:
-        from .tracking import log_run
-
-        log_run(settings, result)
-{%- endif %}
-    return result
+    directory = artefacts.save(settings.paths.models_dir, model, metadata, dataset.split.train)
+    logger.info("saved model %s in %s", metadata.model_version, directory)
+    return TrainingResult(
+        model=model,
+        metadata=metadata,
+        directory=directory,
+        params={
+            "model": winner.name,
+            "primary_metric": settings.train.primary_metric,
+            "cv_folds": settings.train.cv_folds,
+            "search_iterations": settings.train.search_iterations,
+            "seed": settings.train.seed,
+            **{f"model.{k}": v for k, v in metadata.chosen.params.items()},
+        },
+        scores={
+            f"{c.name}.{kind}": value
+            for c in metadata.candidates
+            for kind, value in (("cv_score", c.cv_score), ("val_score", c.val_score))
+        },
+    )

@@ -1,16 +1,24 @@
-"""Liveness, readiness and what model is being served."""
+"""Liveness, readiness and which model is being served.
+
+``/health`` answers as long as the process does; ``/ready`` only once a model is loaded;
+``/metadata`` describes that model exactly as training saved it (its version, when and on
+which data it was trained, its test metrics, and what this project adds).
+
+Machinery shared by every variant of the template: you rarely need to change it.
+"""
 
 from __future__ import annotations
 
 from http import HTTPStatus
-from typing import Any, Literal
+from typing import Literal
 
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict
 
+from ...artefacts import Metadata
 from ..deps import ModelDep, StoreDep
-from ..model_store import FeatureSchema
+from ..errors import MessageResponse
 
 router = APIRouter(tags=["health"])
 
@@ -29,20 +37,6 @@ class ReadyResponse(BaseModel):
 class NotReadyResponse(BaseModel):
     status: Literal["not ready"] = "not ready"
     reason: str
-
-
-class MetadataResponse(BaseModel):
-    model_config = ConfigDict(protected_namespaces=())
-
-    model_version: str
-    trained_at: str
-    task: str
-    target: str
-    classes: list[str | int] | None
-    primary_metric: str
-    metrics: dict[str, float]
-    model: dict[str, Any] | None
-    features: list[FeatureSchema]
 
 
 @router.get("/health")
@@ -64,19 +58,11 @@ async def ready(store: StoreDep) -> ReadyResponse | JSONResponse:
     return ReadyResponse(model_version=store.model.version)
 
 
-@router.get("/metadata", responses={HTTPStatus.SERVICE_UNAVAILABLE: {"description": "No model"}})
-async def metadata(model: ModelDep) -> MetadataResponse:
-    """The served model: version, training time, test metrics and input features."""
-    info = model.metadata
-    chosen = getattr(info, "chosen", None)
-    return MetadataResponse(
-        model_version=info.model_version,
-        trained_at=info.trained_at,
-        task=info.task,
-        target=info.target,
-        classes=info.classes,
-        primary_metric=info.primary_metric,
-        metrics=info.test_metrics,
-        model=chosen if isinstance(chosen, dict) else None,
-        features=info.features,
-    )
+@router.get(
+    "/metadata",
+    response_model=Metadata,
+    responses={HTTPStatus.SERVICE_UNAVAILABLE: {"model": MessageResponse}},
+)
+async def metadata(model: ModelDep) -> Metadata:
+    """The served model's ``metadata.json``: version, training time, data hash, metrics..."""
+    return model.metadata

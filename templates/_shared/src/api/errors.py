@@ -1,0 +1,68 @@
+"""The error shape every route answers with, and turning bad requests into it.
+
+A refused request is a 4xx whose body says what is wrong, never a 500: ``{"detail": [...]}``
+with one entry per bad field (``ValidationErrorResponse``, a 422) or ``{"detail": "..."}``
+(``MessageResponse``: 413, 415, 503). The offending input is never echoed back: it may be
+huge, and NaN or infinity cannot even be written as JSON.
+
+Machinery shared by every variant of the template: you rarely need to change it.
+"""
+
+from __future__ import annotations
+
+from http import HTTPStatus
+from typing import TypeVar
+
+from fastapi import Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field, ValidationError
+
+Body = TypeVar("Body", bound=BaseModel)
+
+
+class ErrorDetail(BaseModel):
+    field: str = Field(description="Dotted path of the offending field, e.g. records.3.tenure.")
+    loc: list[str | int] = Field(description="Where the error is, as FastAPI reports it.")
+    message: str
+    type: str
+
+
+class ValidationErrorResponse(BaseModel):
+    detail: list[ErrorDetail]
+
+
+class MessageResponse(BaseModel):
+    detail: str
+
+
+async def validation_error_handler(request: Request, error: Exception) -> JSONResponse:
+    """422 naming each bad field (FastAPI's default handler would echo the input back)."""
+    errors = error.errors() if isinstance(error, RequestValidationError) else []
+    detail = []
+    for item in errors:
+        loc = [part for part in item.get("loc", ()) if isinstance(part, str | int)]
+        kind = str(item.get("type", "value_error"))
+        message = str(item.get("msg", "invalid value"))
+        if kind == "json_invalid":  # the body as a whole, not a field
+            field = "body"
+            message = f"body is not valid JSON ({message})"
+        else:
+            path = loc[1:] if loc[:1] == ["body"] else loc
+            field = ".".join(str(part) for part in path) or "body"
+        detail.append({"field": field, "loc": loc, "message": message, "type": kind})
+    return JSONResponse({"detail": detail}, status_code=HTTPStatus.UNPROCESSABLE_ENTITY)
+
+
+async def parse_json_body(request: Request, model: type[Body]) -> Body:
+    """The request body validated by ``model``, straight from the raw bytes.
+
+    pydantic parses and validates the JSON in one pass in Rust, which costs a fraction of
+    FastAPI's generic body handling (``json.loads``, then validation, then dependency
+    bookkeeping) that dominated a one-record request. Errors become the usual 422.
+    """
+    try:
+        return model.model_validate_json(await request.body())
+    except ValidationError as error:
+        errors = [{**item, "loc": ("body", *item["loc"])} for item in error.errors()]
+        raise RequestValidationError(errors) from None

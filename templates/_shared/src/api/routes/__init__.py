@@ -1,0 +1,22 @@
+"""One ``APIRouter`` per resource; ``api.main`` includes them.
+
+``health`` and ``prometheus`` are the same in every project made from the template.
+``predict`` is this project's own: it provides ``build_routes(settings, store)``, which
+returns the prediction routes and the request models they validate themselves.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from fastapi import APIRouter
+from pydantic import BaseModel
+
+
+@dataclass(frozen=True)
+class PredictionRoutes:
+    """What ``routes.predict.build_routes`` hands to ``api.main``."""
+
+    router: APIRouter
+    body_models: tuple[type[BaseModel], ...] = ()
+    """Request models the routes parse themselves; ``api.main`` adds them to OpenAPI."""

@@ -1,0 +1,165 @@
+"""The saved model of this project: its files, its metadata, and how to save and load them.
+
+``train`` writes the model, and evaluation, drift, tracking, the service and the tests read
+it, only through this module, so a new file or metadata field is added in one place::
+
+    models/
+      model.joblib     the fitted scikit-learn Pipeline (preprocessing, then the estimator)
+      metadata.json    ``Metadata``: version, data hash, every candidate's scores, the chosen
+                       parameters, the test metrics and the input features the API accepts
+      reference.json   the training split (features and target), column by column: what
+                       drift compares new data with, and the rows on which the service checks
+                       its fast path. JSON rather than Parquet, so serving needs no pyarrow.
+
+Edit this module when the model gains a file or its metadata a field.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+import joblib
+import pandas as pd
+from pydantic import BaseModel, ConfigDict
+
+from .model_dir import (
+    METADATA_FILE,
+    ModelMetadata,
+    UnusableModelError,
+    read_metadata,
+    write_json,
+    write_metadata,
+)
+
+if TYPE_CHECKING:
+    from sklearn.pipeline import Pipeline
+
+MODEL_FILE = "model.joblib"
+REFERENCE_FILE = "reference.json"
+FILES = (MODEL_FILE, METADATA_FILE, REFERENCE_FILE)
+
+Columns = dict[str, list[Any]]
+"""A table as one list of values per column; ``None`` marks a missing value."""
+
+
+class Record(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+
+class FeatureSchema(Record):
+    """One input feature as training saw it: the API's request model is checked against it."""
+
+    name: str
+    kind: Literal["numeric", "categorical"]
+    dtype: Literal["int", "float", "str", "bool"]
+    nullable: bool
+    categories: list[str] | None = None
+    minimum: float | None = None
+    maximum: float | None = None
+    example: Any = None
+
+
+class CandidateScore(Record):
+    """One model family's tuned result: cross-validated on train, scored on validation."""
+
+    name: str
+    cv_score: float
+    cv_std: float
+    best_params: dict[str, Any]
+    val_score: float
+
+
+class ChosenModel(Record):
+    name: str
+    params: dict[str, Any]
+
+
+class Metadata(ModelMetadata):
+    """``metadata.json`` of a tabular model: the shared keys plus what this project adds."""
+
+    task: Literal["classification", "regression"]
+    target: str
+    classes: list[str | int] | None = None
+    candidates: list[CandidateScore]
+    chosen: ChosenModel
+    features: list[FeatureSchema]
+
+    @property
+    def feature_names(self) -> list[str]:
+        return [feature.name for feature in self.features]
+
+    def example_record(self) -> dict[str, Any]:
+        """A typical record from the training data (one example value per feature)."""
+        return {feature.name: feature.example for feature in self.features}
+
+
+@dataclass(frozen=True)
+class SavedModel:
+    pipeline: Pipeline
+    metadata: Metadata
+    directory: Path
+
+
+def as_columns(frame: pd.DataFrame) -> Columns:
+    """``frame`` as plain lists per column, missing values as ``None`` (JSON ``null``)."""
+    return {
+        str(name): [None if pd.isna(value) else value for value in frame[name].tolist()]
+        for name in frame.columns
+    }
+
+
+def save(directory: Path, pipeline: Pipeline, metadata: Metadata, reference: pd.DataFrame) -> Path:
+    """Write the model, its reference data and its metadata (last: it marks a complete model)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    joblib.dump(pipeline, directory / MODEL_FILE)
+    save_reference(directory, reference)
+    write_metadata(directory, metadata)
+    return directory
+
+
+def save_reference(directory: Path, reference: pd.DataFrame) -> Path:
+    """The training rows the model was fitted on, for drift and the service's checks."""
+    path = directory / REFERENCE_FILE
+    write_json(path, json.dumps(as_columns(reference), allow_nan=False))
+    return path
+
+
+def load_metadata(directory: Path) -> Metadata:
+    return read_metadata(directory, Metadata)
+
+
+def load(directory: Path) -> SavedModel:
+    """The saved pipeline and its metadata; raises with a readable message when unusable."""
+    # Imported here: drift and evaluation read the metadata without needing a Pipeline.
+    from sklearn.pipeline import Pipeline
+
+    metadata = load_metadata(directory)
+    path = directory / MODEL_FILE
+    if not path.is_file():
+        raise FileNotFoundError(f"{path} not found; run `make train` first")
+    # joblib unpickles: only ever load models this project trained (never uploaded files).
+    pipeline = joblib.load(path)
+    if not isinstance(pipeline, Pipeline):
+        raise UnusableModelError(
+            f"{path} holds a {type(pipeline).__name__}, not a scikit-learn Pipeline"
+        )
+    return SavedModel(pipeline=pipeline, metadata=metadata, directory=directory)
+
+
+def load_reference(directory: Path) -> Columns:
+    """The training split saved beside the model, one list of values per column."""
+    path = directory / REFERENCE_FILE
+    if not path.is_file():
+        raise FileNotFoundError(f"{path} not found; run `make train` first")
+    try:
+        columns = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as error:
+        message = f"{path} is not valid JSON ({error}); run `make train` again"
+        raise UnusableModelError(message) from None
+    lists = isinstance(columns, dict) and all(isinstance(v, list) for v in columns.values())
+    if not lists or len({len(values) for values in columns.values()}) != 1:
+        raise UnusableModelError(f"{path} is not a table of equal columns; run `make train` again")
+    return {str(name): values for name, values in columns.items()}
