@@ -2,7 +2,9 @@
 
 The template is snapshotted into a tagged throwaway git repo once per session, and each
 distinct set of answers is rendered once per session and shared by every test that asks
-for it (rendering is the slow part: ~0.8 s each).
+for it (rendering is the slow part: about a second each). Each build of the registry
+(`harness.variants`) is rendered into its own folder once, and its `make` steps run at most
+once, shared by the build and container layers.
 """
 
 from __future__ import annotations
@@ -16,9 +18,11 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.building import BUILD_ANSWERS, BuiltProject
-from tests.rendering import answers_key, isolated_copier_settings, render, snapshot_template
-from tests.uv_env import project_environment
+from harness.building import BuiltProject
+from harness.rendering import answers_key, isolated_copier_settings, render, snapshot_template
+from harness.service import RunningServer, wait_for
+from harness.uv_env import project_environment
+from harness.variants import BUILDS
 
 
 @dataclass(frozen=True)
@@ -34,6 +38,7 @@ class RenderedProject:
 
 
 RenderProject = Callable[..., RenderedProject]
+BuildProject = Callable[[str], BuiltProject]
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -64,7 +69,7 @@ def render_project(template_repo: Path, tmp_path_factory: pytest.TempPathFactory
     """Render a project for the given answers, once per session per distinct answers.
 
     Callers must treat the result as read-only; a test that changes a project renders its
-    own copy into its `tmp_path` with `tests.rendering.render`.
+    own copy into its `tmp_path` with `harness.rendering.render`.
     """
     cache: dict[str, RenderedProject] = {}
 
@@ -80,23 +85,41 @@ def render_project(template_repo: Path, tmp_path_factory: pytest.TempPathFactory
 
 
 @pytest.fixture(scope="session")
-def build_project(
-    template_repo: Path, tmp_path_factory: pytest.TempPathFactory
-) -> Callable[[str], BuiltProject]:
-    """The project for a task (see BUILD_ANSWERS), rendered once per session into its own
-    directory; its `make` steps run at most once and are shared by the build and container
-    layers."""
+def build_project(template_repo: Path, tmp_path_factory: pytest.TempPathFactory) -> BuildProject:
+    """The project of a registry build (`harness.variants.BUILDS`), rendered once per session
+    into its own directory; its `make` steps run at most once, shared by every layer."""
     cache: dict[str, BuiltProject] = {}
     environment = project_environment()
 
-    def _build(task: str) -> BuiltProject:
-        if task not in cache:
-            destination = tmp_path_factory.mktemp(f"build-{task}") / "project"
-            render(template_repo, destination, BUILD_ANSWERS[task])
-            cache[task] = BuiltProject(destination, read_answers(destination), environment)
-        return cache[task]
+    def _build(name: str) -> BuiltProject:
+        if name not in cache:
+            variant, build = BUILDS[name]
+            destination = tmp_path_factory.mktemp(name) / "project"
+            render(template_repo, destination, variant.answers(**build.answers))
+            answers = read_answers(destination)
+            cache[name] = BuiltProject(destination, answers, environment, variant, build)
+        return cache[name]
 
     return _build
+
+
+@pytest.fixture(scope="module")
+def server(
+    project: BuiltProject, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[RunningServer]:
+    """The module's project served with its trained model (`project` is each module's own
+    parametrised fixture), stopped when the module is done."""
+    project.require("setup", "all")
+    running = project.serve(tmp_path_factory.mktemp("server"))
+    try:
+        wait_for(running.url("/health"), alive=running.alive)
+        wait_for(running.url("/ready"), alive=running.alive, timeout=60)
+    except (TimeoutError, RuntimeError) as error:
+        running.stop()
+        pytest.fail(f"{error}\nserver log:\n{running.log()[-4000:]}", pytrace=False)
+    yield running
+    running.stop()
+    assert not running.alive()
 
 
 def pytest_report_header() -> list[str]:

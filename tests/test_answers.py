@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.checks import (
+from harness.checks import (
     jinja_leftovers,
     parse_errors,
     parse_structured,
@@ -21,8 +21,8 @@ from tests.checks import (
     string_leaves,
     structured_files,
 )
+from harness.rendering import REPO_ROOT, iter_files, render
 from tests.conftest import RenderProject
-from tests.rendering import REPO_ROOT, iter_files, render
 
 pytestmark = pytest.mark.render
 

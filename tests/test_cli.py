@@ -8,7 +8,7 @@ import pytest
 import yaml
 
 from ai_project_template import cli, variants
-from tests.rendering import git, snapshot_template
+from harness.rendering import git, snapshot_template
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -19,12 +19,6 @@ pytestmark = pytest.mark.cli
 def released(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A git copy of this template tagged v1.0.0, shared by the tests that only read it."""
     return snapshot_template(tmp_path_factory.mktemp("released"), tag="v1.0.0")
-
-
-@pytest.fixture
-def template_repo(tmp_path: Path) -> Path:
-    """A throwaway git copy of this template tagged v1.0.0, so a test can move it forward."""
-    return snapshot_template(tmp_path / "template", tag="v1.0.0")
 
 
 def new(template_repo: Path, destination: Path, *extra: str) -> int:
@@ -38,7 +32,7 @@ def test_variants_lists_every_copier_choice_once(capsys: pytest.CaptureFixture[s
     lines = capsys.readouterr().out.splitlines()
     choices = yaml.safe_load((REPO / "copier.yml").read_text())["variant"]["choices"]
     assert [line.split()[0] for line in lines] == list(choices.values())
-    assert [v.value for v in variants.VARIANTS] == list(choices.values())
+    assert [v.value for v in variants.variants(str(REPO))] == list(choices.values())
 
 
 def test_new_renders_initialises_git_and_commits(released: Path, tmp_path: Path) -> None:
@@ -105,45 +99,3 @@ def test_new_refuses_a_folder_with_files(
     assert new(released, occupied, "--no-sync") == 2
     assert "not empty" in capsys.readouterr().err
     assert (occupied / "notes.txt").read_text() == "mine"
-
-
-def release_v2(template_repo: Path, readme_line: str) -> None:
-    """Move the template forward: a README change, committed and tagged v2.0.0."""
-    readme = template_repo / "templates" / "tabular" / "README.md.jinja"
-    readme.write_text(readme.read_text() + f"\n{readme_line}\n")
-    git(template_repo, "commit", "-q", "-am", "v2")
-    git(template_repo, "tag", "v2.0.0")
-
-
-def test_update_brings_template_changes_and_keeps_user_edits(
-    template_repo: Path, tmp_path: Path
-) -> None:
-    project = tmp_path / "project"
-    assert new(template_repo, project, "--no-sync") == 0
-    config = project / "configs" / "pipeline.yaml"
-    config.write_text(config.read_text().replace("seed: 42", "seed: 7", 1))
-    git(project, "commit", "-q", "-am", "my seed")
-    # A user's local settings: untracked (git-ignored), never touched by an update.
-    env = project / ".env"
-    env.write_text("PORT=9000\nMLFLOW_TRACKING_URI=http://mine:5000\n")
-    release_v2(template_repo, "A line added by template v2.")
-
-    assert cli.main(["update", str(project)]) == 0
-    assert "A line added by template v2." in (project / "README.md").read_text()
-    assert "seed: 7" in config.read_text()
-    assert env.read_text() == "PORT=9000\nMLFLOW_TRACKING_URI=http://mine:5000\n"
-
-
-def test_update_reports_conflicts_with_user_edits(
-    template_repo: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    project = tmp_path / "project"
-    assert new(template_repo, project, "--no-sync") == 0
-    readme = project / "README.md"
-    readme.write_text(readme.read_text() + "\nMy own closing line.\n")
-    git(project, "commit", "-q", "-am", "my readme")
-    release_v2(template_repo, "The template's closing line.")
-
-    assert cli.main(["update", str(project)]) == 1
-    assert "README.md" in capsys.readouterr().out
-    assert "My own closing line." in readme.read_text()

@@ -1,5 +1,10 @@
-"""Container layer: after `make all`, the classification project's image builds with its own
-`make docker-build`, serves the trained model, and runs as a non-root user."""
+"""Container layer: after `make all`, each variant's image builds with its own
+`make docker-build`, holds the service's dependencies only, serves the trained model and its
+sample requests, and runs as a non-root user.
+
+Skipped, with the reason, where podman cannot build or start containers; `.ci/run` sets
+AIPT_REQUIRE_CONTAINERS=1 so that on CI a broken engine fails instead.
+"""
 
 from __future__ import annotations
 
@@ -11,38 +16,43 @@ from typing import Any
 
 import pytest
 
-from tests.building import BuiltProject
-from tests.containers import BASE_IMAGE, HOST_CA_BUNDLE, Engine, find_engine
-from tests.service import free_port, request, wait_for
+from harness.building import BuiltProject
+from harness.containers import Engine, build_image, containers_required, find_engine, image_size
+from harness.probes import describe, load_payloads
+from harness.service import free_port, request, wait_for
+from harness.variants import VARIANTS
+from tests.conftest import BuildProject
 
 pytestmark = pytest.mark.container
 
+# Installed by the `train` group only: none of them may reach the serving image.
+TRAINING_ONLY = ("matplotlib", "pandera", "pyarrow", "mlflow", "pytest", "ruff", "mypy")
 
-@pytest.fixture(scope="module")
+
+@pytest.fixture(scope="session")
 def engine() -> Engine:
     found, reason = find_engine()
     if found is None:
+        if containers_required():
+            pytest.fail(f"AIPT_REQUIRE_CONTAINERS is set, but: {reason}", pytrace=False)
         pytest.skip(reason)
     return found
 
 
+@pytest.fixture(scope="module", params=sorted(VARIANTS))
+def project(request: pytest.FixtureRequest, build_project: BuildProject) -> BuiltProject:
+    built = build_project(VARIANTS[request.param].container_build)
+    built.require("setup", "all")
+    return built
+
+
 @pytest.fixture(scope="module")
-def image(engine: Engine, build_project: Any) -> Iterator[str]:
-    """The classification project's image, built by its Makefile with podman."""
-    project: BuiltProject = build_project("classification")
-    project.require("setup", "all")
+def image(engine: Engine, project: BuiltProject) -> Iterator[str]:
+    """The project's image, built by its Makefile with podman."""
     tag = f"localhost/aipt-test-{uuid.uuid4().hex[:8]}:latest"
-    flags = f"-v {HOST_CA_BUNDLE}:{HOST_CA_BUNDLE}:ro" if HOST_CA_BUNDLE.is_file() else ""
-    project_with_engine = BuiltProject(project.path, project.answers, {**project.env, **engine.env})
-    built = project_with_engine.make(
-        "docker-build",
-        f"DOCKER={engine.executable}",
-        f"IMAGE={tag}",
-        f"BASE_IMAGE={BASE_IMAGE}",
-        f"DOCKER_BUILD_FLAGS={flags}",
-        timeout=900,
-    )
+    built = build_image(project, engine, tag)
     assert built.ok, built.describe()
+    print(f"\n{project.build.name} image: {image_size(engine, tag) / 1e6:.0f} MB")
     yield tag
     engine.run("rmi", "--force", tag)
 
@@ -51,6 +61,10 @@ def image(engine: Engine, build_project: Any) -> Iterator[str]:
 class Container:
     name: str
     port: int
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
 
 
 @pytest.fixture(scope="module")
@@ -64,7 +78,7 @@ def container(engine: Engine, image: str) -> Iterator[Container]:
     running = Container(name, port)
     try:
         try:
-            wait_for(f"http://127.0.0.1:{port}/health", timeout=120)
+            wait_for(f"{running.base_url}/ready", timeout=120)
         except TimeoutError as error:
             pytest.fail(f"{error}\ncontainer log:\n{_logs(engine, running)}", pytrace=False)
         yield running
@@ -95,15 +109,41 @@ def test_image_keeps_its_healthcheck(engine: Engine, image: str) -> None:
     assert healthcheck, "the image has no HEALTHCHECK"
 
 
-def test_container_serves_health_and_ready(engine: Engine, container: Container) -> None:
-    base = f"http://127.0.0.1:{container.port}"
-    assert request(f"{base}/health").status == 200
-    try:
-        ready = wait_for(f"{base}/ready", timeout=60)
-    except TimeoutError as error:
-        pytest.fail(f"{error}\ncontainer log:\n{_logs(engine, container)}", pytrace=False)
-    assert ready.json()["status"] == "ready"
-    assert request(f"{base}/metadata").status == 200
+def test_image_holds_the_service_dependencies_only(engine: Engine, image: str) -> None:
+    listed = engine.run(
+        "run",
+        "--rm",
+        "--entrypoint",
+        "python3",
+        image,
+        "-c",
+        "import importlib.metadata as m; print('\\n'.join(d.metadata['Name'].lower() "
+        "for d in m.distributions()))",
+    )
+    assert listed.returncode == 0, listed.stderr
+    installed = set(listed.stdout.split())
+    assert "fastapi" in installed, "the service's own dependencies are missing"
+    assert sorted(installed & set(TRAINING_ONLY)) == [], "training tools in the serving image"
+
+
+def test_container_serves_its_model(
+    engine: Engine, container: Container, project: BuiltProject
+) -> None:
+    assert request(f"{container.base_url}/health").status == 200
+    ready = request(f"{container.base_url}/ready")
+    assert ready.json()["status"] == "ready", ready.text
+    metadata = request(f"{container.base_url}/metadata")
+    assert metadata.status == 200
+    saved = json.loads((project.path / "models" / "metadata.json").read_text("utf-8"))
+    assert metadata.json()["model_version"] == saved["model_version"]
+
+
+def test_container_answers_the_sample_requests(container: Container, project: BuiltProject) -> None:
+    problems = []
+    for payload in load_payloads(project.build.payloads):
+        answer = payload.send(container.base_url)
+        problems += [f"{describe(payload)}: {problem}" for problem in payload.problems(answer)]
+    assert problems == []
 
 
 def test_container_runs_as_non_root(engine: Engine, image: str, container: Container) -> None:

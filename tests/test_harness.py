@@ -7,9 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.matrix import COMBINATIONS, DEFAULTS, OPTIONS, is_valid
-from tests.rendering import SNAPSHOT_TAG, git, snapshot_template
-from tests.uv_env import parse_pip_config, project_environment, uv_variables
+from harness.matrix import options, pairwise_combinations
+from harness.rendering import SNAPSHOT_TAG, git, snapshot_template
+from harness.uv_env import parse_pip_config, project_environment, uv_variables
+from harness.variants import VARIANTS, Variant
 
 pytestmark = pytest.mark.render
 
@@ -23,20 +24,24 @@ global.find-links='/opt/wheels /opt/more'
 """
 
 
-def test_matrix_covers_every_pair_of_option_values() -> None:
+@pytest.mark.parametrize("variant", VARIANTS.values(), ids=lambda variant: variant.name)
+def test_matrix_covers_every_pair_of_option_values(variant: Variant) -> None:
+    rows = pairwise_combinations(variant)
     for (first, first_values), (second, second_values) in itertools.combinations(
-        OPTIONS.items(), 2
+        options(variant).items(), 2
     ):
         for a, b in itertools.product(first_values, second_values):
-            assert any(row[first] == a and row[second] == b for row in COMBINATIONS), (
-                f"no combination renders {first}={a!r} with {second}={b!r}"
+            assert any(row[first] == a and row[second] == b for row in rows), (
+                f"no {variant.name} combination renders {first}={a!r} with {second}={b!r}"
             )
 
 
-def test_matrix_starts_with_the_defaults_and_is_small() -> None:
-    assert COMBINATIONS[0] == DEFAULTS
-    assert all(is_valid(row) for row in COMBINATIONS)
-    assert len(COMBINATIONS) <= 24, "the pairwise matrix grew; keep the render layer fast"
+@pytest.mark.parametrize("variant", VARIANTS.values(), ids=lambda variant: variant.name)
+def test_matrix_starts_with_the_defaults_and_is_small(variant: Variant) -> None:
+    rows = pairwise_combinations(variant)
+    assert rows[0] == variant.answers()
+    assert all(row["variant"] == variant.name for row in rows)
+    assert len(rows) <= 24, "the pairwise matrix grew; keep the render layer fast"
 
 
 def test_pip_config_precedence() -> None:

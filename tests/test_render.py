@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from tests.checks import (
+from harness.checks import (
     jinja_leftovers,
     parse_errors,
     python_compile_errors,
@@ -19,10 +19,11 @@ from tests.checks import (
     tool,
     workflow_files,
 )
+from harness.layout import expected_files
+from harness.matrix import COMBINATIONS, DEFAULTS, combination_id
+from harness.rendering import iter_files, render_with_cli
+from harness.variants import VARIANTS
 from tests.conftest import RenderedProject, RenderProject
-from tests.layout import expected_files
-from tests.matrix import COMBINATIONS, DEFAULTS, combination_id
-from tests.rendering import iter_files, render_with_cli
 
 pytestmark = pytest.mark.render
 
@@ -35,7 +36,8 @@ def project(request: pytest.FixtureRequest, render_project: RenderProject) -> Re
 
 def test_answers_are_recorded(project: RenderedProject) -> None:
     """The answers file records what was asked for, so `copier update` can replay it."""
-    for name in ("task", "ci", "license", "python_version", "variant"):
+    own = list(VARIANTS[project.answers["variant"]].options)
+    for name in ("variant", "ci", "license", "python_version", *own):
         assert name in project.answers, f".copier-answers.yml lacks {name}"
     assert isinstance(project.answers["extras"], list), "extras must be recorded as a list"
 

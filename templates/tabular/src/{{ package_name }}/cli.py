@@ -3,7 +3,8 @@
 Each stage imports its module only when it runs, so ``train`` never imports FastAPI and
 ``serve`` never imports matplotlib. ``all`` runs the stages in one process, so pandas,
 scikit-learn and matplotlib are imported once instead of once per stage. After ``train``,
-the run is logged to MLflow when ``tracking.enabled`` is true.
+the run is logged to MLflow when ``tracking.enabled`` is true. How a command runs (settings,
+logging, errors) is ``cli_base``.
 
 Edit this file to add a stage: a function below, a subparser, and a place in ``PIPELINE``.
 """
@@ -11,18 +12,12 @@ Edit this file to add a stage: a function below, a subparser, and a place in ``P
 from __future__ import annotations
 
 import argparse
-import logging
-import sys
-import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
-from .config import Settings, get_settings
-from .config_base import describe_error
-
-logger = logging.getLogger(__name__)
-
-Command = Callable[[Settings, argparse.Namespace], int]
+from . import cli_base
+from .cli_base import Command
+from .config import Settings
 
 
 def _data(settings: Settings, args: argparse.Namespace) -> int:
@@ -67,15 +62,7 @@ PIPELINE: tuple[tuple[str, Command], ...] = (
 
 
 def _all(settings: Settings, args: argparse.Namespace) -> int:
-    for name, stage in PIPELINE:
-        logger.info("stage %s", name)
-        started = time.perf_counter()
-        status = stage(settings, args)
-        if status != 0:
-            logger.error("stage %s exited %d; later stages did not run", name, status)
-            return status
-        logger.info("%s finished in %.1f s", name, time.perf_counter() - started)
-    return 0
+    return cli_base.run_stages(PIPELINE, settings, args)
 
 
 def _drift(settings: Settings, args: argparse.Namespace) -> int:
@@ -85,21 +72,11 @@ def _drift(settings: Settings, args: argparse.Namespace) -> int:
     return run_drift(settings, batch)
 
 
-def _serve(settings: Settings, args: argparse.Namespace) -> int:
-    from .api.main import serve
-
-    serve(settings)
-    return 0
-
-
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog=__package__,
-        description="Run a stage of the ML pipeline. Settings come from configs/pipeline.yaml "
-        "(or the file in PIPELINE_CONFIG) and environment variables.",
+    parser, commands = cli_base.new_parser(
+        "Run a stage of the ML pipeline. Settings come from configs/pipeline.yaml "
+        "(or the file in PIPELINE_CONFIG) and environment variables."
     )
-    parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
-    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     overwrite = argparse.ArgumentParser(add_help=False)
     overwrite.add_argument(
@@ -122,7 +99,6 @@ def build_parser() -> argparse.ArgumentParser:
         "--batch", type=Path, default=None, help="CSV or Parquet batch (default: sample batch)"
     )
     drift.set_defaults(handler=_drift)
-    commands.add_parser("serve", help="serve the model over HTTP").set_defaults(handler=_serve)
     commands.add_parser(
         "all", parents=[overwrite], help="data, eda, train and evaluate in one process"
     ).set_defaults(handler=_all)
@@ -130,28 +106,4 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    try:
-        settings = get_settings()
-    except (FileNotFoundError, ValueError) as error:
-        # A missing or mistyped config: name the problem, no traceback.
-        print(f"{__package__}: configuration error: {describe_error(error)}", file=sys.stderr)
-        return 2
-    if args.command != "serve":  # the service sets up its own (JSON) logging
-        logging.basicConfig(
-            level=logging.DEBUG if args.verbose else settings.log_level,
-            format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
-            datefmt="%H:%M:%S",
-            stream=sys.stderr,
-        )
-    handler: Command = args.handler
-    started = time.perf_counter()
-    try:
-        status = handler(settings, args)
-    except (FileNotFoundError, ValueError) as error:
-        # Bad input (missing file, data that fails the schema, a config mistake) is the
-        # user's to fix: say what is wrong without a traceback, unless asked for one.
-        logger.error("%s failed: %s", args.command, error, exc_info=args.verbose)
-        return 1
-    logger.info("%s finished in %.1f s", args.command, time.perf_counter() - started)
-    return status
+    return cli_base.run(build_parser(), argv)

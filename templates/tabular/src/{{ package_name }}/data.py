@@ -2,6 +2,10 @@
 
 The split is a pure function of the data and ``train.seed``, so ``train`` and ``evaluate``
 (separate processes) see the same test rows without saving them twice.
+
+Point ``data.path`` at your own file and describe its columns in the config; edit this file
+only to read another source (a database, several files) or to split differently (by time,
+by group).
 """
 
 from __future__ import annotations

@@ -1,4 +1,8 @@
-"""Test-set metrics, shared by ``train`` (recorded in the metadata) and ``evaluate``."""
+"""Test-set metrics, shared by ``train`` (recorded in the metadata) and ``evaluate``.
+
+Edit this file to report another metric: it then appears in ``metadata.json``,
+``reports/metrics.json`` and the README's Results.
+"""
 
 from __future__ import annotations
 

@@ -15,6 +15,7 @@ training split that ``train`` saved beside the model (``artefacts.REFERENCE_FILE
 
 The report goes to ``reports/drift.md``; the return value (the CLI's exit code) is 1 when
 any feature's PSI is above ``monitoring.psi_threshold``, so a scheduled job can alert on it.
+Tune the thresholds in the config; edit this file to add a test or a section to the report.
 """
 
 from __future__ import annotations

@@ -3,7 +3,8 @@
 The generators draw every column from a small causal story (contract and tenure drive churn;
 area, neighbourhood and age drive price) plus noise, so models have real but imperfect
 signal. The same seed always gives the same file. Replace the data by pointing
-``data.path`` in the config at your own CSV or Parquet file.
+``data.path`` in the config at your own CSV or Parquet file; this module then only serves
+the tests and the demo.
 """
 
 from __future__ import annotations

@@ -9,6 +9,9 @@ a walk down each tree). At load time the service compiles the fitted preprocessi
 the common estimators into exactly those operations, and checks on real rows that the
 result equals sklearn's. If a step is unknown (you added a new transformer or model) or
 the check fails, the service keeps calling sklearn for that part: slower, never wrong.
+``serving.fast_path: false`` in the config turns the replay off altogether.
+
+Service machinery: you rarely need to change it, even when you add features or models.
 """
 
 from __future__ import annotations

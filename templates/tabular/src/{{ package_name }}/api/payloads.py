@@ -13,6 +13,9 @@ Validation is strict on purpose: ``"3"`` is not an int, ``1`` is not a bool, NaN
 infinity are refused, unknown fields are refused, and numbers without a configured bound
 are capped at ``SAFE_MAGNITUDE`` so no input can overflow the model's arithmetic. Every
 bad input is a 422 that names the field, never a 500.
+
+The request models follow ``data.columns``; edit this file to change what a prediction
+answer holds.
 """
 
 from __future__ import annotations

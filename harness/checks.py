@@ -18,7 +18,7 @@ from typing import Any
 
 import yaml
 
-from tests.rendering import iter_files
+from harness.rendering import iter_files
 
 # A Jinja delimiter left in the output means a file should have been `.jinja` (or a tag
 # was mistyped). GitHub Actions expressions `${{ ... }}` are the one legitimate use.

@@ -1,7 +1,8 @@
 """A rendered project taken through its own `make` targets, each step run at most once.
 
-The build and container layers share one `BuiltProject` per task for the whole session:
-installing and training are the slow parts, and every check after them only reads.
+The build and container layers share one `BuiltProject` per build (see
+`harness.variants`) for the whole session: installing and training are the slow parts, and
+every check after them only reads.
 """
 
 from __future__ import annotations
@@ -16,14 +17,9 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.matrix import DEFAULTS
-
-# One project per task. Regression also covers the path without optional extras and with
-# GitLab CI, so the no-mlflow dependency set is installed and exercised somewhere.
-BUILD_ANSWERS: dict[str, dict[str, Any]] = {
-    "classification": {**DEFAULTS, "task": "classification"},
-    "regression": {**DEFAULTS, "task": "regression", "extras": [], "ci": "gitlab"},
-}
+from harness.service import RunningServer, free_port
+from harness.uv_env import venv_script
+from harness.variants import Build, Variant
 
 # Generous ceilings: a hung step must fail the run, not eat CI's 90 minutes.
 STEP_TIMEOUTS = {"setup": 600, "lint": 600, "test": 600, "all": 900}
@@ -54,15 +50,13 @@ class BuiltProject:
     path: Path
     answers: dict[str, Any]
     env: Mapping[str, str]
+    variant: Variant
+    build: Build
     results: dict[str, StepResult] = field(default_factory=dict)
 
     @property
     def package(self) -> str:
         return str(self.answers["package_name"])
-
-    @property
-    def task(self) -> str:
-        return str(self.answers["task"])
 
     def make(self, target: str, *variables: str, timeout: float | None = None) -> StepResult:
         """Run `make <target>` now (not cached) and return what happened."""
@@ -98,8 +92,27 @@ class BuiltProject:
             if not result.ok:
                 pytest.fail(f"prerequisite failed: {result.describe()}", pytrace=False)
 
+    def serve(self, log_dir: Path, **variables: str) -> RunningServer:
+        """Start the project's service (its own `serve` command) on a free loopback port."""
+        port = free_port()
+        environment = {**self.env, "HOST": "127.0.0.1", "PORT": str(port), **variables}
+        return RunningServer(
+            [str(venv_script(self.path, self.package)), "serve"],
+            cwd=self.path,
+            env=environment,
+            port=port,
+            log_path=log_dir / "server.log",
+        )
+
+    def template_commit(self) -> str:
+        """The template release Copier recorded (`_commit` in .copier-answers.yml)."""
+        answers = yaml.safe_load((self.path / ".copier-answers.yml").read_text("utf-8"))
+        return str(answers["_commit"])
+
     def config(self) -> dict[str, Any]:
         """The project's pipeline configuration (configs/pipeline.yaml)."""
-        loaded = yaml.safe_load((self.path / "configs" / "pipeline.yaml").read_text("utf-8"))
-        assert isinstance(loaded, dict)
+        path = self.path / "configs" / "pipeline.yaml"
+        loaded = yaml.safe_load(path.read_text("utf-8"))
+        if not isinstance(loaded, dict):
+            raise TypeError(f"{path} is not a mapping")
         return loaded

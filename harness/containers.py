@@ -11,10 +11,11 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
-from tests.rendering import REPO_ROOT
+from harness.building import BuiltProject, StepResult
+from harness.rendering import REPO_ROOT
 
 BASE_IMAGE = "localhost/pybase:3.11"
 # The host's CA bundle, mounted read-only into builds: package installs inside a build go
@@ -59,8 +60,31 @@ def engine_environment(base: dict[str, str] | None = None) -> dict[str, str]:
     return environment
 
 
+REQUIRE_VARIABLE = "AIPT_REQUIRE_CONTAINERS"
+
+
+def containers_required() -> bool:
+    """Whether a missing or broken engine fails the container layer instead of skipping it
+    (CI sets AIPT_REQUIRE_CONTAINERS=1: there, an engine that cannot run is a broken CI)."""
+    return os.environ.get(REQUIRE_VARIABLE, "") not in ("", "0")
+
+
 def find_engine() -> tuple[Engine | None, str]:
-    """(the engine, "") when podman and the base image are usable, else (None, why not)."""
+    """(the engine, "") when podman can build and start containers from the base image,
+    else (None, why not)."""
+    engine, reason = _engine_with_base_image()
+    if engine is None:
+        return None, reason
+    # Some machines have podman but cannot start a container (no containers.conf, runc
+    # refusing rlimits, no user namespaces): find out once, with the smallest container.
+    started = engine.run("run", "--rm", BASE_IMAGE, "true", timeout=120)
+    if started.returncode != 0:
+        output = (started.stdout + started.stderr).strip()[-1500:]
+        return None, f"podman cannot start a container from {BASE_IMAGE} here:\n{output}"
+    return engine, ""
+
+
+def _engine_with_base_image() -> tuple[Engine | None, str]:
     executable = shutil.which("podman")
     if executable is None:
         return None, (
@@ -85,3 +109,25 @@ def find_engine() -> tuple[Engine | None, str]:
         output = (built.stdout + built.stderr)[-2000:]
         return None, f"could not build base image {BASE_IMAGE} with {script}:\n{output}"
     return engine, ""
+
+
+def build_image(project: BuiltProject, engine: Engine, tag: str) -> StepResult:
+    """The project's image, built by its own `make docker-build` with podman on the base."""
+    flags = f"-v {HOST_CA_BUNDLE}:{HOST_CA_BUNDLE}:ro" if HOST_CA_BUNDLE.is_file() else ""
+    with_engine = replace(project, env={**project.env, **engine.env}, results={})
+    return with_engine.make(
+        "docker-build",
+        f"DOCKER={engine.executable}",
+        f"IMAGE={tag}",
+        f"BASE_IMAGE={BASE_IMAGE}",
+        f"DOCKER_BUILD_FLAGS={flags}",
+        timeout=900,
+    )
+
+
+def image_size(engine: Engine, tag: str) -> int:
+    """The image's size in bytes, as the engine reports it (all layers, base included)."""
+    inspected = engine.run("image", "inspect", "--format", "{{.Size}}", tag)
+    if inspected.returncode != 0:
+        raise RuntimeError(f"cannot inspect {tag}: {inspected.stderr.strip()}")
+    return int(inspected.stdout.strip())

@@ -42,10 +42,16 @@ class Response:
 
 
 def request(
-    url: str, payload: Any = None, *, method: str | None = None, timeout: float = 30
+    url: str,
+    payload: Any = None,
+    *,
+    method: str | None = None,
+    body: bytes | None = None,
+    timeout: float = 30,
 ) -> Response:
-    """GET (or POST `payload` as JSON) and return the response, whatever its status."""
-    data = None if payload is None else json.dumps(payload).encode("utf-8")
+    """GET (or POST `payload` as JSON, or `body` as it is, labelled JSON) and return the
+    response, whatever its status."""
+    data = body if body is not None else None if payload is None else json.dumps(payload).encode()
     headers = {"Content-Type": "application/json"} if data is not None else {}
     req = urllib.request.Request(url, data=data, headers=headers, method=method)  # noqa: S310
     try:

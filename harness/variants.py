@@ -1,0 +1,122 @@
+"""The registry of variants the template's tests cover, and what each variant's tests need.
+
+A variant is released when it has a tree under ``templates/`` and ``copier.yml`` accepts it
+as a choice; ``tests/test_variants.py`` checks that those two and this registry agree. Every
+test layer (render, build, container, update) is parametrised from ``VARIANTS``, so a new
+variant adds a tree, an entry here and its sample payloads under ``harness/payloads/``, not
+test code.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+PAYLOADS = Path(__file__).resolve().parent / "payloads"
+
+# Questions every variant asks, with every value the render matrix must cover.
+SHARED_OPTIONS: dict[str, list[Any]] = {
+    "ci": ["github", "gitlab", "none"],
+    "extras": [["mlflow", "docker"], ["mlflow"], ["docker"], []],
+    "license": ["MIT", "Apache-2.0", "BSD-3-Clause", "Proprietary"],
+    "python_version": ["3.11", "3.12", "3.13"],
+}
+
+# The answers `copier copy --defaults` gives to those questions.
+SHARED_DEFAULTS: dict[str, Any] = {
+    "ci": "github",
+    "extras": ["mlflow", "docker"],
+    "license": "MIT",
+    "python_version": "3.12",
+}
+
+
+@dataclass(frozen=True)
+class Build:
+    """One project the build layer installs, tests, runs end to end and serves."""
+
+    name: str
+    """The pytest id and folder name, e.g. ``tabular-classification``."""
+    answers: Mapping[str, Any]
+    """Answers on top of the variant's defaults."""
+
+    @property
+    def payloads(self) -> Path:
+        """Requests the running service must answer, and how (see ``harness.payloads``)."""
+        return PAYLOADS / f"{self.name}.yaml"
+
+
+@dataclass(frozen=True)
+class Variant:
+    name: str
+    """The ``variant`` answer, as copier.yml and ``aipt variants`` name it."""
+    options: Mapping[str, Sequence[Any]]
+    """This variant's own questions and every value of each, for the render matrix."""
+    defaults: Mapping[str, Any]
+    """What ``copier copy --defaults`` answers to those questions."""
+    files: str
+    """Files every project of this variant has beyond ``layout.SHARED`` (``{pkg}`` = package)."""
+    artefacts: tuple[str, ...]
+    """Files ``make all`` writes beyond the contract's metadata.json and metrics.json."""
+    builds: tuple[Build, ...]
+    container_build: str
+    """The build whose image the container layer builds and runs."""
+    results_target: str = "evaluate"
+    """The make target that rewrites the README Results from the saved model."""
+
+    def answers(self, **overrides: Any) -> dict[str, Any]:
+        """The defaults of every question for this variant, with ``overrides`` on top."""
+        return {"variant": self.name, **SHARED_DEFAULTS, **self.defaults, **overrides}
+
+    def build(self, name: str) -> Build:
+        return next(build for build in self.builds if build.name == name)
+
+
+TABULAR = Variant(
+    name="tabular",
+    options={"task": ["classification", "regression"]},
+    defaults={"task": "classification"},
+    files="""
+src/{pkg}/api/fast_path.py
+src/{pkg}/data.py
+src/{pkg}/eda.py
+src/{pkg}/evaluate.py
+src/{pkg}/families.py
+src/{pkg}/features.py
+src/{pkg}/metrics.py
+src/{pkg}/monitoring.py
+src/{pkg}/sample_data.py
+src/{pkg}/schema.py
+src/{pkg}/train.py
+tests/api/test_fast_path.py
+tests/api/test_predict.py
+tests/api/test_predictor.py
+tests/test_artefacts.py
+tests/test_cli.py
+tests/test_config.py
+tests/test_data.py
+tests/test_eda.py
+tests/test_evaluate.py
+tests/test_features.py
+tests/test_monitoring.py
+tests/test_sample_data.py
+tests/test_schema.py
+tests/test_train.py
+""",
+    artefacts=("models/model.joblib", "models/reference.json", "reports/eda.md"),
+    builds=(
+        Build("tabular-classification", {"task": "classification"}),
+        # Regression also covers the path without optional extras and with GitLab CI, so
+        # the dependency set without MLflow is installed and exercised somewhere.
+        Build("tabular-regression", {"task": "regression", "extras": [], "ci": "gitlab"}),
+    ),
+    container_build="tabular-classification",
+)
+
+VARIANTS: dict[str, Variant] = {variant.name: variant for variant in (TABULAR,)}
+
+BUILDS: dict[str, tuple[Variant, Build]] = {
+    build.name: (variant, build) for variant in VARIANTS.values() for build in variant.builds
+}
