@@ -6,9 +6,11 @@ Rounds interleave, each as its own subprocess so all see the same machine load:
 - `copier copy --defaults` of each variant of this template;
 - `copier copy` of copier-uv 1.13.0 (kept unmodified in the shared anchors folder), a
   well-regarded 57-file Copier template: the yardstick (target: ratio <= 1);
-- a *floor* template: the files the tabular defaults generate, flat and verbatim, no
-  questions. Its time is what Copier costs for that many files here, whatever a template
-  does; `template_share_s` is what our questions, Jinja and layout add on top.
+- two *floor* templates: the files the tabular defaults generate, and the files copier-uv
+  generates, each flat and verbatim with no questions. A floor's time is what Copier costs
+  for that many files here, whatever a template does, so `template_share_s` (a template's
+  time minus its floor's) is what its questions, Jinja and layout add, and the two shares
+  compare the templates' own work apart from how many files each generates.
 
 The first round is discarded (cold file cache, bytecode). Every template is snapshotted into
 a tagged git repo first and copied from the tag, the way a user gets it.
@@ -79,12 +81,15 @@ def bench_render(workdir: Path, repeats: int) -> None:
     commands: dict[str, list[str]] = {"copier --version": [copier_executable(), "--version"]}
     for name in VARIANTS:
         commands[f"copy {name}"] = _copy(template, workdir / "out", {"variant": name}, False)
+    sample = render(template, workdir / "sample", VARIANTS["tabular"].answers())
+    floor_files = {"tabular": floor_template(sample, workdir / "floor")}
+    commands["copy floor"] = _copy(workdir / "floor", workdir / "out", {}, False)
     anchor = anchor_template(workdir / "copier-uv")
     if anchor is not None:
         commands["copy copier-uv"] = _copy(anchor, workdir / "out", ANCHOR_ANSWERS, True)
-    sample = render(template, workdir / "sample", VARIANTS["tabular"].answers())
-    floor_files = floor_template(sample, workdir / "floor")
-    commands["copy floor"] = _copy(workdir / "floor", workdir / "out", {}, False)
+        subprocess.run(_copy(anchor, workdir / "uv-sample", ANCHOR_ANSWERS, True), check=True)
+        floor_files["copier-uv"] = floor_template(workdir / "uv-sample", workdir / "uv-floor")
+        commands["copy floor copier-uv"] = _copy(workdir / "uv-floor", workdir / "out", {}, False)
 
     timings: dict[str, list[float]] = {name: [] for name in commands}
     for index in range(repeats + 1):
@@ -110,7 +115,18 @@ def bench_render(workdir: Path, repeats: int) -> None:
             "copier_s": {name: seconds(samples) for name, samples in timings.items()},
             "work_s": {name: round(m - startup, 4) for name, m in medians.items()},
             "floor_files": floor_files,
-            "template_share_s": round(medians["copy tabular"] - medians["copy floor"], 4),
+            "template_share_s": {
+                "tabular": round(medians["copy tabular"] - medians["copy floor"], 4),
+                **(
+                    {
+                        "copier-uv": round(
+                            medians["copy copier-uv"] - medians["copy floor copier-uv"], 4
+                        )
+                    }
+                    if anchor is not None
+                    else {}
+                ),
+            },
             "tabular_tree_files": len(files),
             "tabular_tree_jinja_files": sum(1 for path in files if path.suffix == ".jinja"),
             "copier_uv": "absent" if anchor is None else "copier-uv 1.13.0 (shared anchors)",

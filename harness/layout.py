@@ -49,19 +49,15 @@ src/{pkg}/cli.py
 src/{pkg}/cli_base.py
 src/{pkg}/config.py
 src/{pkg}/config_base.py
-src/{pkg}/figures.py
-src/{pkg}/markdown.py
 src/{pkg}/model_dir.py
-src/{pkg}/readme_results.py
+src/{pkg}/reports.py
 src/{pkg}/tracking.py
-tests/__init__.py
 tests/conftest.py
-tests/api/__init__.py
 tests/api/conftest.py
 tests/api/test_service.py
 tests/test_config_base.py
 tests/test_model_dir.py
-tests/test_readme_results.py
+tests/test_reports.py
 tests/test_tracking.py
 """
 

@@ -18,8 +18,7 @@ from matplotlib.figure import Figure
 
 from .config import Settings
 from .data import load
-from .figures import figures_dir, save_figure
-from .markdown import Cell, table
+from .reports import Cell, figures_dir, save_figure, table
 
 logger = logging.getLogger(__name__)
 

@@ -28,10 +28,15 @@ from . import artefacts
 from .artefacts import Metadata
 from .config import Settings
 from .data import features_and_target, file_hash, load, split
-from .figures import figures_dir, save_figure
-from .markdown import cell, table
 from .metrics import LABELS, score
-from .readme_results import MarkersMissingError, update_readme
+from .reports import (
+    MarkersMissingError,
+    cell,
+    figures_dir,
+    save_figure,
+    table,
+    update_readme,
+)
 
 logger = logging.getLogger(__name__)
 

@@ -1,0 +1,107 @@
+"""Writing the reports: figures, markdown tables, and the README's Results block.
+
+Figures are drawn with matplotlib's object API (``Figure``, never ``pyplot``) and saved with
+the Agg backend, so a report is made the same way on a laptop, a headless CI runner or in a
+container, and no global plotting state leaks between stages. Tables are GitHub-flavoured
+markdown, with no extra dependency. In the README, only the text between
+``<!-- results:start -->`` and ``<!-- results:end -->`` is replaced, so everything the author
+wrote around it is left alone, and writing the same results twice leaves the file
+byte-for-byte unchanged.
+
+Machinery shared by every variant of the template: you rarely need to change it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import matplotlib as mpl
+from matplotlib.figure import Figure
+
+from .config import Settings
+
+# --- figures ---------------------------------------------------------------------------
+
+DPI = 110
+
+
+def figures_dir(settings: Settings) -> Path:
+    """``reports/figures/``, created when missing."""
+    path = settings.paths.reports_dir / "figures"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def save_figure(figure: Figure, path: Path) -> Path:
+    mpl.use("Agg")  # no display needed, and the same output everywhere
+    figure.tight_layout()
+    figure.savefig(path, dpi=DPI)
+    return path
+
+
+# --- markdown tables -------------------------------------------------------------------
+
+Cell = str | int | float | None
+
+
+def cell(value: Cell, digits: int = 4) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        # Large values (prices, errors in currency) need no four decimals to be read.
+        shown = digits if abs(value) < 1_000 else min(digits, 2) if abs(value) < 1e6 else 0
+        return f"{value:,.{shown}f}"
+    return str(value).replace("|", "\\|")
+
+
+def table(headers: Sequence[str], rows: Sequence[Sequence[Cell]], digits: int = 4) -> str:
+    """A GitHub-flavoured markdown table; numbers are right-aligned."""
+    align = [
+        "---:" if rows and isinstance(rows[0][i], int | float) else "---"
+        for i in range(len(headers))
+    ]
+    lines = [
+        "| " + " | ".join(headers) + " |",
+        "| " + " | ".join(align) + " |",
+        *("| " + " | ".join(cell(v, digits) for v in row) + " |" for row in rows),
+    ]
+    return "\n".join(lines)
+
+
+# --- the README's Results block ----------------------------------------------------
+
+START = "<!-- results:start -->"
+END = "<!-- results:end -->"
+
+
+class MarkersMissingError(ValueError):
+    """The README has no (or a broken) results block, so nothing was written."""
+
+
+def replace_block(text: str, block: str) -> str:
+    """``text`` with the content between the markers replaced by ``block``."""
+    starts, ends = text.count(START), text.count(END)
+    if starts != 1 or ends != 1 or text.index(START) > text.index(END):
+        raise MarkersMissingError(
+            f"expected one {START} followed by one {END}, found {starts} start and {ends} end "
+            "marker(s); add them where the results table should go"
+        )
+    head, rest = text.split(START)
+    _, tail = rest.split(END)
+    return f"{head}{START}\n{block.strip()}\n{END}{tail}"
+
+
+def update_readme(path: Path, block: str) -> bool:
+    """Write ``block`` into the README at ``path``; return whether the file changed."""
+    if not path.is_file():
+        raise MarkersMissingError(f"{path} not found")
+    text = path.read_text(encoding="utf-8")
+    try:
+        updated = replace_block(text, block)
+    except MarkersMissingError as error:
+        raise MarkersMissingError(f"{path}: {error}") from None
+    if updated == text:
+        return False
+    path.write_text(updated, encoding="utf-8")
+    return True

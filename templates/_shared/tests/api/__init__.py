@@ -1,1 +1,0 @@
-"""Tests of the HTTP service (a package, so its conftest does not clash with tests/conftest.py)."""
