@@ -105,6 +105,13 @@ INVALID_ANSWERS = [
     pytest.param({"description": "Line one\nline two"}, "one line", id="description-newline"),
     pytest.param({"description": "d" * 201}, "keep it to 200", id="description-too-long"),
     pytest.param({"author_name": "Ann <ann@x.org>"}, "without < or >", id="author-angle"),
+    pytest.param({"project_name": "Churn \u202egnp.exe"}, "text-direction", id="name-bidi"),
+    pytest.param({"project_name": "Churn\u200bRadar"}, "invisible", id="name-zero-width"),
+    pytest.param({"project_name": "Churn \u2066Radar"}, "text-direction", id="name-isolate"),
+    pytest.param({"description": "Looks fine\ufeff"}, "invisible", id="description-bom"),
+    pytest.param({"author_name": "Ann \u202eYlno"}, "invisible", id="author-bidi"),
+    pytest.param({"project_name": "X</title><script>alert(1)</script>"}, "< or >", id="name-html"),
+    pytest.param({"description": "Predicts <b>churn</b>"}, "< or >", id="description-html"),
     pytest.param({"variant": "vision"}, "vision variant is not available", id="variant-vision"),
     pytest.param({"variant": "llm-rag"}, "llm-rag variant is not available", id="variant-rag"),
 ]
@@ -132,6 +139,17 @@ PACKAGE_DEFAULTS = [
     ("🚀 Rocket Model 🚀", "rocket_model"),
     ("🚀", "ml_project"),
     ('Bob\'s "Best" Model', "bob_s_best_model"),
+    # A long name gives a package name within its own 40-character limit, no trailing _.
+    (
+        "Predicting Monthly Customer Churn For Subscription Telecoms",
+        "predicting_monthly_customer_churn_for_su",
+    ),
+    (
+        "Forecasting Regional Electricity Demand - Hourly Model",
+        "forecasting_regional_electricity_demand",
+    ),
+    # Joiners inside emoji and scripts are legitimate; they are not refused.
+    ("Family 👨\u200d👩\u200d👧 Budget", "family_budget"),
 ]
 
 

@@ -1,6 +1,9 @@
 """Writing the reports: figures, markdown tables, and the README's Results block.
 
-Figures are drawn with matplotlib's object API (``Figure``, never ``pyplot``) and saved with
+Text that comes from the data or the settings (category values, the project name) is
+written with ``<``, ``>`` and ``&`` escaped, so a report rendered as HTML (on GitHub, in an
+editor's preview) shows it as text and never runs it. Figures are drawn with matplotlib's
+object API (``Figure``, never ``pyplot``) and saved with
 the Agg backend, so a report is made the same way on a laptop, a headless CI runner or in a
 container, and no global plotting state leaks between stages. Tables are GitHub-flavoured
 markdown, with no extra dependency. In the README, only the text between
@@ -13,6 +16,7 @@ Machinery shared by every variant of the template: you rarely need to change it.
 
 from __future__ import annotations
 
+import html
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -45,6 +49,11 @@ def save_figure(figure: Figure, path: Path) -> Path:
 Cell = str | int | float | None
 
 
+def text(value: object) -> str:
+    """``value`` as markdown text that renders as itself: HTML's special characters escaped."""
+    return html.escape(str(value), quote=False)
+
+
 def cell(value: Cell, digits: int = 4) -> str:
     if value is None:
         return ""
@@ -52,7 +61,7 @@ def cell(value: Cell, digits: int = 4) -> str:
         # Large values (prices, errors in currency) need no four decimals to be read.
         shown = digits if abs(value) < 1_000 else min(digits, 2) if abs(value) < 1e6 else 0
         return f"{value:,.{shown}f}"
-    return str(value).replace("|", "\\|")
+    return text(value).replace("|", "\\|")
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[Cell]], digits: int = 4) -> str:

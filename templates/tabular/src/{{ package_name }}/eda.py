@@ -18,7 +18,7 @@ from matplotlib.figure import Figure
 
 from .config import Settings
 from .data import load
-from .reports import Cell, figures_dir, save_figure, table
+from .reports import Cell, figures_dir, save_figure, table, text
 
 logger = logging.getLogger(__name__)
 
@@ -152,7 +152,7 @@ def report(frame: pd.DataFrame, settings: Settings) -> str:
     plot_target(target, classification, figures / "target.png")
 
     sections = [
-        f"# Exploratory data analysis: {settings.project_name}",
+        f"# Exploratory data analysis: {text(settings.project_name)}",
         f"Source: `{settings.data.path}`, {len(frame):,} rows, {len(settings.data.columns)} "
         f"feature columns, target `{settings.data.target}` ({settings.task}).",
         "## Target balance",

@@ -35,6 +35,7 @@ from scipy import stats
 from . import artefacts
 from .config import Settings
 from .data import read_table
+from .reports import cell
 from .schema import validate
 
 logger = logging.getLogger(__name__)
@@ -157,9 +158,9 @@ def render_report(
 ) -> str:
     """``reports/drift.md``: the verdict first, then one table row per feature."""
     config = settings.monitoring
-    drifted = [result.name for result in results if result.drifted]
+    drifted = [cell(result.name) for result in results if result.drifted]
     significant = [
-        result.name
+        cell(result.name)
         for result in results
         if result.ks_pvalue is not None and result.ks_pvalue < config.ks_pvalue
     ]
@@ -186,7 +187,7 @@ def render_report(
     ]
     for result in sorted(results, key=lambda item: item.psi, reverse=True):
         lines.append(
-            f"| {result.name} | {result.kind} | {_number(result.psi)} "
+            f"| {cell(result.name)} | {result.kind} | {_number(result.psi)} "
             f"| {_number(result.ks_statistic)} | {_number(result.ks_pvalue)} "
             f"| {'**yes**' if result.drifted else 'no'} |"
         )
