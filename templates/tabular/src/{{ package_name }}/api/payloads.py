@@ -9,10 +9,11 @@ schema (``metadata.json``) is checked against the config when the model loads (s
 it accept requests the model cannot score. Once a model is loaded, the OpenAPI example is
 the realistic record stored in its metadata; before, it is derived from the config bounds.
 
-Validation is strict on purpose: ``"3"`` is not an int, ``1`` is not a bool, NaN and
-infinity are refused, unknown fields are refused, and numbers without a configured bound
-are capped at ``SAFE_MAGNITUDE`` so no input can overflow the model's arithmetic. Every
-bad input is a 422 that names the field, never a 500.
+Validation is strict on purpose: ``"3"`` is not an int, ``1`` is not a bool, ``2.5`` is
+not an int (``2.0`` is, as JSON Schema's ``integer`` says), NaN and infinity are refused,
+unknown fields are refused, and numbers without a configured bound are capped at
+``SAFE_MAGNITUDE`` so no input can overflow the model's arithmetic. Every bad input is a
+422 that names the field, never a 500.
 
 The request models follow ``data.columns``; edit this file to change what a prediction
 answer holds.
@@ -23,11 +24,12 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping
 from http import HTTPStatus
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import HTTPException
 from pydantic import (
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     ValidationError,
@@ -46,11 +48,22 @@ MAX_TEXT_LENGTH = 1000
 RECORD_CONFIG = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False, frozen=True)
 
 
+def _whole_number(value: Any) -> Any:
+    """``2.0`` as ``2``: JSON Schema's ``integer`` includes numbers with no fraction, and
+    clients that only have floats send them. Anything else goes on to strict validation."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+WholeNumber = Annotated[int, BeforeValidator(_whole_number)]
+
+
 def _column_type(spec: ColumnSpec) -> Any:
     """The Python type of one column; categories become a ``Literal`` so OpenAPI lists them."""
     if spec.categories:
         return Literal[tuple(spec.categories)]
-    return {"int": int, "float": float, "str": str, "bool": bool}[spec.dtype]
+    return {"int": WholeNumber, "float": float, "str": str, "bool": bool}[spec.dtype]
 
 
 def _column_field(spec: ColumnSpec) -> Any:

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Coroutine, Sequence
-from http import HTTPStatus
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -22,7 +21,7 @@ from pydantic import BaseModel
 
 from ...config import Settings, Task
 from ..deps import ScoringDep
-from ..errors import MessageResponse, ValidationErrorResponse, parse_json_body
+from ..errors import ERROR_RESPONSES, parse_json_body
 from ..model_store import ModelStore
 from ..observability import Telemetry
 from ..payloads import (
@@ -39,18 +38,6 @@ from . import PredictionRoutes
 
 PREDICT_ROUTE = "/predict"
 BATCH_ROUTE = "/predict/batch"
-
-ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
-    HTTPStatus.UNPROCESSABLE_ENTITY: {
-        "model": ValidationErrorResponse,
-        "description": "A field is missing, unknown, of the wrong type or out of range.",
-    },
-    HTTPStatus.REQUEST_ENTITY_TOO_LARGE: {
-        "model": MessageResponse,
-        "description": "Body over serving.max_body_bytes, or batch over max_batch_records.",
-    },
-    HTTPStatus.SERVICE_UNAVAILABLE: {"model": MessageResponse, "description": "No model loaded."},
-}
 
 
 def _columns(records: Sequence[BaseModel], names: list[str]) -> dict[str, list[Any]]:
