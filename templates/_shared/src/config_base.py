@@ -67,7 +67,7 @@ class PathsConfig(Section):
 
 class ServingConfig(Section):
     max_batch_records: int = Field(1000, ge=1)
-    max_body_bytes: int = Field(2_000_000, ge=1024)
+    max_body_bytes: int = Field(1_000_000, ge=1024)
 
 
 class MonitoringConfig(Section):

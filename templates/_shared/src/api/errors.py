@@ -2,14 +2,17 @@
 
 A refused request is a 4xx whose body says what is wrong, never a 500: ``{"detail": [...]}``
 with one entry per bad field (``ValidationErrorResponse``, a 422) or ``{"detail": "..."}``
-(``MessageResponse``: 413, 415, 503). The offending input is never echoed back: it may be
-huge, and NaN or infinity cannot even be written as JSON.
+(``MessageResponse``: 413, 415, 503). A 422 lists at most ``MAX_ERRORS`` fields and says how
+many there were, so no request, however wrong, gets a reply larger than a few kilobytes.
+The offending input is never echoed back: it may be huge, and NaN or infinity cannot even
+be written as JSON.
 
 Machinery shared by every variant of the template: you rarely need to change it.
 """
 
 from __future__ import annotations
 
+import itertools
 from http import HTTPStatus
 from typing import Any, TypeVar
 
@@ -20,6 +23,8 @@ from pydantic import BaseModel, Field, ValidationError
 
 Body = TypeVar("Body", bound=BaseModel)
 
+MAX_ERRORS = 20
+
 
 class ErrorDetail(BaseModel):
     field: str = Field(description="Dotted path of the offending field, e.g. records.3.tenure.")
@@ -29,7 +34,8 @@ class ErrorDetail(BaseModel):
 
 
 class ValidationErrorResponse(BaseModel):
-    detail: list[ErrorDetail]
+    detail: list[ErrorDetail] = Field(description=f"The first {MAX_ERRORS} errors at most.")
+    error_count: int = Field(description="How many errors there were in all.")
 
 
 class MessageResponse(BaseModel):
@@ -58,7 +64,7 @@ async def validation_error_handler(request: Request, error: Exception) -> JSONRe
     """422 naming each bad field (FastAPI's default handler would echo the input back)."""
     errors = error.errors() if isinstance(error, RequestValidationError) else []
     detail = []
-    for item in errors:
+    for item in itertools.islice(errors, MAX_ERRORS):
         loc = [part for part in item.get("loc", ()) if isinstance(part, str | int)]
         kind = str(item.get("type", "value_error"))
         message = str(item.get("msg", "invalid value"))
@@ -69,7 +75,10 @@ async def validation_error_handler(request: Request, error: Exception) -> JSONRe
             path = loc[1:] if loc[:1] == ["body"] else loc
             field = ".".join(str(part) for part in path) or "body"
         detail.append({"field": field, "loc": loc, "message": message, "type": kind})
-    return JSONResponse({"detail": detail}, status_code=HTTPStatus.UNPROCESSABLE_ENTITY)
+    return JSONResponse(
+        {"detail": detail, "error_count": len(errors)},
+        status_code=HTTPStatus.UNPROCESSABLE_ENTITY,
+    )
 
 
 def is_json(content_type: str | None) -> bool:
@@ -97,5 +106,6 @@ async def parse_json_body(request: Request, model: type[Body]) -> Body:
     try:
         return model.model_validate_json(await request.body())
     except ValidationError as error:
-        errors = [{**item, "loc": ("body", *item["loc"])} for item in error.errors()]
+        found = error.errors(include_url=False, include_context=False, include_input=False)
+        errors = [{**item, "loc": ("body", *item["loc"])} for item in found]
         raise RequestValidationError(errors) from None
