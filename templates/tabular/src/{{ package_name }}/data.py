@@ -10,8 +10,11 @@ by group).
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import logging
+import math
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,6 +26,11 @@ from .schema import validate
 logger = logging.getLogger(__name__)
 
 PARQUET_SUFFIXES = {".parquet", ".pq"}
+
+
+class DataError(ValueError):
+    """Input data that cannot be used; the message names the file, the column (when there
+    is one) and the reason, and nothing has been written."""
 
 
 @dataclass(frozen=True)
@@ -51,18 +59,56 @@ def file_hash(path: Path) -> str:
 
 
 def read_table(path: Path, settings: Settings) -> pd.DataFrame:
-    """Read a CSV or Parquet file, chosen by suffix."""
+    """Read a CSV or Parquet file, chosen by suffix; refuse, in words, one that cannot be
+    read as a table with a header and at least one row."""
     if not path.is_file():
         raise FileNotFoundError(f"{path} not found; run `make data` or set data.path")
     suffix = path.suffix.lower()
-    if suffix in PARQUET_SUFFIXES:
+    if suffix not in {*PARQUET_SUFFIXES, ".csv"}:
+        raise DataError(f"{path}: unsupported file type {suffix!r}; use .csv or .parquet")
+    if path.stat().st_size == 0:
+        raise DataError(f"{path}: the file is empty; expected a header row, then data rows")
+    frame = _read_parquet(path) if suffix in PARQUET_SUFFIXES else _read_csv(path, settings)
+    duplicated = sorted({str(name) for name in frame.columns[frame.columns.duplicated()]})
+    if duplicated:
+        raise DataError(f"{path}: column(s) {', '.join(duplicated)} appear more than once")
+    if frame.empty:
+        raise DataError(f"{path}: a header but no data rows")
+    return frame
+
+
+def _read_parquet(path: Path) -> pd.DataFrame:
+    try:
         return pd.read_parquet(path)
-    if suffix == ".csv":
+    except Exception as error:  # pyarrow raises its own error types for corrupt files
+        raise DataError(f"{path}: not a readable Parquet file ({error})") from None
+
+
+def _read_csv(path: Path, settings: Settings) -> pd.DataFrame:
+    try:
+        with path.open(newline="", encoding="utf-8-sig") as handle:
+            header = next(csv.reader(handle), [])
+        repeated = sorted(name for name, count in Counter(header).items() if count > 1)
+        if repeated:
+            # pandas would rename the second copy to `name.1` and carry on.
+            raise DataError(
+                f"{path}: column(s) {', '.join(repeated)} appear more than once in the header; "
+                "each column needs a unique name"
+            )
         # Text columns stay text even when every value looks like a number (e.g. zip codes).
         columns = settings.data.columns.items()
         text = {name: "object" for name, spec in columns if spec.dtype == "str"}
-        return pd.read_csv(path, dtype=text)
-    raise ValueError(f"{path}: unsupported file type {suffix!r}; use .csv or .parquet")
+        return pd.read_csv(path, dtype=text, encoding="utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise DataError(
+            f"{path}: not UTF-8 text (byte {error.start} is {error.object[error.start]:#04x}); "
+            "is it a binary file? Save tables as UTF-8 CSV or Parquet"
+        ) from None
+    except pd.errors.EmptyDataError:
+        raise DataError(f"{path}: no columns found; expected a header row") from None
+    except pd.errors.ParserError as error:
+        reason = str(error).strip().splitlines()[-1]
+        raise DataError(f"{path}: not a well-formed CSV ({reason})") from None
 
 
 def load(settings: Settings, path: Path | None = None) -> pd.DataFrame:
@@ -95,8 +141,40 @@ def split(frame: pd.DataFrame, settings: Settings) -> Split:
     return Split(train=train, val=val, test=test)
 
 
+def check_trainable(frame: pd.DataFrame, settings: Settings, source: Path) -> None:
+    """Refuse data too small, or with too few examples of a class, for the configured
+    splits and cross-validation, before any of them fails with a less helpful message."""
+    data, folds = settings.data, settings.train.cv_folds
+    train_share = 1 - data.test_size - data.val_size
+    # Each fold of the training split must hold at least one row (of each class), and the
+    # test and validation splits at least one row each.
+    needed = max(math.ceil((folds + 1) / train_share), math.ceil(2 / data.test_size))
+    why = (
+        f"a {data.test_size:.0%} test and {data.val_size:.0%} validation split, then "
+        f"{folds}-fold cross-validation on the rest (train.cv_folds)"
+    )
+    if len(frame) < needed:
+        raise DataError(f"{source}: {len(frame)} rows; training needs at least {needed}, for {why}")
+    if settings.task != "classification":
+        return
+    counts = frame[data.target].value_counts()
+    if len(counts) < 2:
+        raise DataError(
+            f"{source}: column {data.target!r} (the target) holds one class only, "
+            f"'{counts.index[0]}'; classification needs at least two"
+        )
+    rare = counts[counts < needed]
+    if not rare.empty:
+        classes = ", ".join(f"'{label}' ({count} rows)" for label, count in rare.items())
+        raise DataError(
+            f"{source}: column {data.target!r} (the target) has too few rows of {classes}; "
+            f"each class needs at least {needed}, for {why}"
+        )
+
+
 def load_dataset(settings: Settings) -> Dataset:
     frame = load(settings)
+    check_trainable(frame, settings, settings.data.path)
     parts = split(frame, settings)
     logger.info(
         "%s: %d rows -> train %d, validation %d, test %d",

@@ -77,8 +77,25 @@ def _kind_column(dtype: str, required: bool = True) -> pa.Column:
     )
 
 
+FINITE = "finite numbers only"
+NOT_EMPTY = "at least one value"
+
+
+def _finite(series: pd.Series) -> pd.Series:
+    """True where the value is missing or a finite number: infinity is never a measurement."""
+    values = pd.to_numeric(series, errors="coerce").to_numpy(dtype=float)
+    finite: pd.Series = series.isna() | pd.Series(np.isfinite(values), index=series.index)
+    return finite
+
+
+def _not_empty(series: pd.Series) -> bool:
+    return bool(series.notna().any())
+
+
 def _value_column(spec: ColumnSpec) -> pa.Column:
-    checks = []
+    checks = [pa.Check(_not_empty, name=NOT_EMPTY, error=NOT_EMPTY)]
+    if spec.dtype in ("int", "float"):
+        checks.append(pa.Check(_finite, name=FINITE, error=FINITE))
     if spec.minimum is not None:
         checks.append(pa.Check.ge(spec.minimum))
     if spec.maximum is not None:
@@ -92,14 +109,33 @@ def _describe(errors: SchemaErrors) -> str:
     """One line per column and problem, e.g. ``column 'age': expected whole numbers``."""
     lines: list[str] = []
     cases = errors.failure_cases
+    nulls = cases[cases["check"].astype(str) == "not_nullable"]
+    all_missing = {
+        column
+        for column, rows in nulls.groupby(nulls["column"].astype(str), sort=False)
+        if len(rows) == _rows(errors)
+    }
     for check, group in cases.groupby(cases["check"].astype(str), sort=False):
         if check == "column_in_dataframe":
             missing = group.failure_case
             lines += [f"column {c!r}: required but missing from the data" for c in missing]
             continue
         for column, rows in group.groupby(group["column"].astype(str), sort=False):
-            if check == "not_nullable":
-                lines.append(f"column {column!r}: {len(rows)} missing value(s), not nullable")
+            if check == "not_nullable" and column in all_missing:
+                lines.append(f"column {column!r}: every value is missing")
+            elif check == "not_nullable":
+                lines.append(
+                    f"column {column!r}: {len(rows)} of {_rows(errors)} values are missing, "
+                    "and the column is not nullable"
+                )
+            elif check == NOT_EMPTY:
+                if column not in all_missing:  # said already, as a missing-values error
+                    lines.append(f"column {column!r}: every value is missing; nothing to learn")
+            elif check == FINITE:
+                lines.append(
+                    f"column {column!r}: {len(rows)} infinite value(s); leave the cell empty "
+                    "for an unknown value"
+                )
             elif check in _KIND_MESSAGES.values():
                 lines.append(f"column {column!r}: {check} (found {_dtype_of(errors, column)})")
             else:
@@ -108,6 +144,10 @@ def _describe(errors: SchemaErrors) -> str:
                     f"column {column!r}: {len(rows)} value(s) fail {check}, e.g. {examples}"
                 )
     return "\n  ".join(lines)
+
+
+def _rows(errors: SchemaErrors) -> int:
+    return len(errors.data) if isinstance(errors.data, pd.DataFrame) else 0
 
 
 def _dtype_of(errors: SchemaErrors, column: object) -> str:
@@ -157,9 +197,11 @@ def validate(
     if target in known:
         if settings.task == "regression":
             kinds[target] = _kind_column("float")
+            finite = pa.Check(_finite, name=FINITE, error=FINITE)
+            values[target] = pa.Column(checks=finite, nullable=False)
         else:
             kinds[target] = pa.Column(nullable=True)
-        values[target] = pa.Column(nullable=False)
+            values[target] = pa.Column(nullable=False)
     frame = df.loc[:, [c for c in known if c in df.columns]]
     _run(pa.DataFrameSchema(kinds), frame, source)
     _run(pa.DataFrameSchema(values), frame, source)
