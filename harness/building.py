@@ -104,6 +104,11 @@ class BuiltProject:
             log_path=log_dir / "server.log",
         )
 
+    def current_model(self) -> Path:
+        """The folder of the model `models/CURRENT` names (the one the service loads)."""
+        models = self.path / "models"
+        return models / (models / "CURRENT").read_text(encoding="utf-8").strip()
+
     def template_commit(self) -> str:
         """The template release Copier recorded (`_commit` in .copier-answers.yml)."""
         answers = yaml.safe_load((self.path / ".copier-answers.yml").read_text("utf-8"))

@@ -44,6 +44,7 @@ src/{pkg}/api/routes/__init__.py
 src/{pkg}/api/routes/health.py
 src/{pkg}/api/routes/predict.py
 src/{pkg}/api/routes/prometheus.py
+src/{pkg}/api/server.py
 src/{pkg}/artefacts.py
 src/{pkg}/cli.py
 src/{pkg}/cli_base.py
@@ -54,6 +55,7 @@ src/{pkg}/reports.py
 src/{pkg}/tracking.py
 tests/conftest.py
 tests/api/conftest.py
+tests/api/test_server.py
 tests/api/test_service.py
 tests/test_config_base.py
 tests/test_model_dir.py

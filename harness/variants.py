@@ -58,8 +58,10 @@ class Variant:
     """What ``copier copy --defaults`` answers to those questions."""
     files: str
     """Files every project of this variant has beyond ``layout.SHARED`` (``{pkg}`` = package)."""
-    artefacts: tuple[str, ...]
-    """Files ``make all`` writes beyond the contract's metadata.json and metrics.json."""
+    model_files: tuple[str, ...]
+    """Files of a saved model's folder beside the contract's metadata.json."""
+    reports: tuple[str, ...]
+    """Files ``make all`` writes under reports/ beside the contract's metrics.json."""
     builds: tuple[Build, ...]
     container_build: str
     """The build whose image the container layer builds and runs."""
@@ -105,7 +107,8 @@ tests/test_sample_data.py
 tests/test_schema.py
 tests/test_train.py
 """,
-    artefacts=("models/model.joblib", "models/reference.json", "reports/eda.md"),
+    model_files=("model.joblib", "reference.json"),
+    reports=("reports/eda.md",),
     builds=(
         Build("tabular-classification", {"task": "classification"}),
         # Regression also covers the path without optional extras and with GitLab CI, so

@@ -47,7 +47,7 @@ def project(request: pytest.FixtureRequest, build_project: BuildProject) -> Buil
 
 
 def metadata_of(project: BuiltProject) -> dict[str, Any]:
-    loaded = json.loads((project.path / "models" / "metadata.json").read_text("utf-8"))
+    loaded = json.loads((project.current_model() / "metadata.json").read_text("utf-8"))
     assert isinstance(loaded, dict)
     return loaded
 
@@ -89,9 +89,11 @@ def test_make_all_writes_every_artefact(project: BuiltProject) -> None:
     project.require("setup")
     result = project.step("all")
     assert result.ok, result.describe()
-    expected = ("models/metadata.json", "reports/metrics.json", *project.variant.artefacts)
-    for artefact in expected:
-        assert (project.path / artefact).is_file(), f"make all did not write {artefact}"
+    for report in ("reports/metrics.json", *project.variant.reports):
+        assert (project.path / report).is_file(), f"make all did not write {report}"
+    model = project.current_model()
+    for name in ("metadata.json", *project.variant.model_files):
+        assert (model / name).is_file(), f"make all did not write {name} in {model}"
     figures = sorted((project.path / "reports" / "figures").glob("*.png"))
     assert figures, "make all drew no figure"
     assert all(figure.stat().st_size > 1000 for figure in figures), "an empty figure"

@@ -134,7 +134,7 @@ def test_container_serves_its_model(
     assert ready.json()["status"] == "ready", ready.text
     metadata = request(f"{container.base_url}/metadata")
     assert metadata.status == 200
-    saved = json.loads((project.path / "models" / "metadata.json").read_text("utf-8"))
+    saved = json.loads((project.current_model() / "metadata.json").read_text("utf-8"))
     assert metadata.json()["model_version"] == saved["model_version"]
 
 

@@ -42,7 +42,7 @@ def run_stages(
 
 def serve(settings: Settings, args: argparse.Namespace) -> int:
     """The HTTP service, until interrupted (it sets up its own JSON logging)."""
-    from .api.main import serve as serve_app
+    from .api.server import serve as serve_app
 
     serve_app(settings)
     return 0

@@ -68,6 +68,22 @@ class PathsConfig(Section):
 class ServingConfig(Section):
     max_batch_records: int = Field(1000, ge=1)
     max_body_bytes: int = Field(1_000_000, ge=1024)
+    reload_interval_s: float = Field(
+        2.0,
+        ge=0,
+        description="How often the service checks models/CURRENT for a newly trained model "
+        "(0: never; restart to pick one up).",
+    )
+    workers: int = Field(1, ge=1, le=64, description="uvicorn worker processes (the image: 2).")
+    max_concurrent_requests: int = Field(
+        64,
+        ge=1,
+        description="Requests in progress per worker beyond which more get a 503 at once "
+        "(health, readiness and telemetry are never refused).",
+    )
+    request_timeout_s: float = Field(
+        10.0, gt=0, description="A request's headers and body must arrive within this time."
+    )
 
 
 class MonitoringConfig(Section):

@@ -1,17 +1,36 @@
-"""Refuse request bodies over ``serving.max_body_bytes`` with a 413, before parsing them.
+"""Limits that keep one worker responsive, whatever it is sent.
 
-A declared ``Content-Length`` over the limit is answered at once; a body sent without one
-(chunked) is counted as it streams in and cut off as soon as it passes the limit, so an
-oversized request never costs more than ``max_body_bytes`` of memory.
+- **Body size**: a body over ``serving.max_body_bytes`` is a 413 before it is parsed. A
+  declared ``Content-Length`` over the limit is answered at once; a body sent without one
+  (chunked) is counted as it streams in and cut off as soon as it passes the limit, so an
+  oversized request never costs more than ``max_body_bytes`` of memory.
+- **Requests in progress**: beyond ``serving.max_concurrent_requests`` a request gets a 503
+  with ``Retry-After`` at once, instead of joining a queue that only grows. Liveness,
+  readiness and telemetry are never refused: an orchestrator must see a busy service as
+  alive and ready.
+- **CPU-bound work, one job at a time**: scoring a batch runs in a worker thread, and only
+  one at a time per process (under Python's global interpreter lock more threads would
+  not score faster), so the event loop always has time to answer the next request.
+
+Machinery shared by every variant of the template: you rarely need to change it.
 """
 
 from __future__ import annotations
 
 import json
+import threading
+from collections.abc import Callable
 from http import HTTPStatus
+from typing import TypeVar
 
 from fastapi import HTTPException
+from fastapi.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+NEVER_REFUSED = frozenset({"/health", "/ready", "/metrics"})
+"""Paths the concurrency limit lets through, always."""
+
+Result = TypeVar("Result")
 
 
 def _too_large_message(limit: int) -> str:
@@ -59,15 +78,64 @@ class BodySizeLimitMiddleware:
 
     @staticmethod
     async def _refuse(send: Send, status_code: int, detail: str) -> None:
-        body = json.dumps({"detail": detail}, separators=(",", ":")).encode()
-        await send(
-            {
-                "type": "http.response.start",
-                "status": status_code,
-                "headers": [
-                    (b"content-type", b"application/json"),
-                    (b"content-length", str(len(body)).encode()),
-                ],
-            }
-        )
-        await send({"type": "http.response.body", "body": body})
+        await refuse(send, status_code, detail)
+
+
+async def refuse(
+    send: Send, status_code: int, detail: str, headers: list[tuple[bytes, bytes]] | None = None
+) -> None:
+    """Answer ``{"detail": ...}`` with ``status_code`` straight from a middleware."""
+    body = json.dumps({"detail": detail}, separators=(",", ":")).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status_code,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+                *(headers or []),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
+
+
+class ConcurrencyLimitMiddleware:
+    """A 503 with ``Retry-After`` for requests beyond ``max_requests`` in progress."""
+
+    def __init__(self, app: ASGIApp, max_requests: int) -> None:
+        self.app = app
+        self.max_requests = max_requests
+        self.in_progress = 0
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"] in NEVER_REFUSED:
+            await self.app(scope, receive, send)
+            return
+        if self.in_progress >= self.max_requests:
+            await refuse(
+                send,
+                HTTPStatus.SERVICE_UNAVAILABLE,
+                f"the service is busy ({self.in_progress} requests in progress, the limit is "
+                f"{self.max_requests}: serving.max_concurrent_requests); retry in a moment",
+                headers=[(b"retry-after", b"1")],
+            )
+            return
+        self.in_progress += 1
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            self.in_progress -= 1
+
+
+_cpu = threading.Lock()
+
+
+async def run_cpu_bound(job: Callable[[], Result]) -> Result:
+    """Run ``job`` in a worker thread, one such job at a time in this process."""
+
+    def one_at_a_time() -> Result:
+        with _cpu:  # a waiting thread holds nothing the event loop needs
+            return job()
+
+    return await run_in_threadpool(one_at_a_time)

@@ -1,6 +1,6 @@
 """The FastAPI app, wired in one place: settings, model store, middleware, routers, docs.
 
-``app`` (module level) is what ``uvicorn <package>.api.main:app`` serves. It imports fine
+``app`` (module level) is what ``api.server.serve`` runs under uvicorn. It imports fine
 with no model on disk: the model is loaded at startup, and until one loads ``/ready``
 answers 503 with the reason. The prediction routes come from ``routes/predict.py``, the
 one part of the service that is this project's own.
@@ -10,12 +10,12 @@ Machinery shared by every variant of the template: you rarely need to change it.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-import uvicorn
 from fastapi import FastAPI
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
@@ -25,15 +25,9 @@ from threadpoolctl import threadpool_limits
 from ..config import Settings, get_settings
 from .docs import docs_router
 from .errors import validation_error_handler
-from .limits import BodySizeLimitMiddleware
+from .limits import BodySizeLimitMiddleware, ConcurrencyLimitMiddleware
 from .model_store import ModelStore
-from .observability import (
-    PACKAGE_LOGGER,
-    ObservabilityMiddleware,
-    Telemetry,
-    configure_logging,
-    logging_config,
-)
+from .observability import PACKAGE_LOGGER, ObservabilityMiddleware, Telemetry, configure_logging
 from .routes import health, predict, prometheus
 
 logger = logging.getLogger(__name__)
@@ -51,12 +45,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             configure_logging(settings.log_level)
         # Unpickling a model blocks; keep the event loop free while it happens.
         await run_in_threadpool(store.load)
-        app.openapi_schema = None  # regenerate: the examples come from the loaded model
+        watcher = asyncio.create_task(store.watch(), name="model-watcher")
         # One native thread while serving: a request scores a handful of rows, where thread
         # start-up (OpenMP, BLAS) costs more than it saves and oversubscribes the CPU.
         # Scale out with uvicorn workers instead.
-        with threadpool_limits(limits=1):
-            yield
+        try:
+            with threadpool_limits(limits=1):
+                yield
+        finally:
+            watcher.cancel()
 
     app = FastAPI(
         title=settings.project_name,
@@ -72,8 +69,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.telemetry = Telemetry()
 
     app.add_exception_handler(RequestValidationError, validation_error_handler)
-    # Added last = outermost: the request id and timing cover the body-limit refusals too.
+    # Added last = outermost: the request id and timing cover both limits' refusals too.
     app.add_middleware(BodySizeLimitMiddleware, max_body_bytes=settings.serving.max_body_bytes)
+    app.add_middleware(
+        ConcurrencyLimitMiddleware, max_requests=settings.serving.max_concurrent_requests
+    )
     app.add_middleware(ObservabilityMiddleware, telemetry=app.state.telemetry)
 
     app.include_router(health.router)
@@ -81,10 +81,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(prometheus.router)
     app.include_router(docs_router(app))
 
+    schema_version: str | None = None  # the model whose examples the cached schema shows
+
     def openapi() -> dict[str, Any]:
         """FastAPI's schema plus the request models that the prediction routes validate
-        themselves (see ``errors.parse_json_body``), which FastAPI does not know about."""
-        if app.openapi_schema is None:
+        themselves (see ``errors.parse_json_body``), which FastAPI does not know about.
+        Rebuilt when another model starts serving: its examples come from that model."""
+        nonlocal schema_version
+        version = store.model.version if store.model else None
+        if app.openapi_schema is None or schema_version != version:
+            schema_version = version
             schema = get_openapi(
                 title=app.title,
                 version=app.version,
@@ -101,17 +107,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app.openapi = openapi  # type: ignore[method-assign]  # FastAPI's documented override
     return app
-
-
-def serve(settings: Settings) -> None:
-    """Run the service under uvicorn on ``settings.host``:``settings.port`` with JSON logs."""
-    uvicorn.run(
-        create_app(settings),
-        host=settings.host,
-        port=settings.port,
-        log_config=logging_config(settings.log_level),
-        access_log=False,  # ObservabilityMiddleware writes a richer access line
-    )
 
 
 app = create_app()

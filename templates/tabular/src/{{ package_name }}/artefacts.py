@@ -1,15 +1,19 @@
 """The saved model of this project: its files, its metadata, and how to save and load them.
 
 ``train`` writes the model, and evaluation, drift, tracking, the service and the tests read
-it, only through this module, so a new file or metadata field is added in one place::
+it, only through this module, so a new file or metadata field is added in one place. Each
+model is a folder of its own under ``models/``, made current atomically (``model_dir``)::
 
-    models/
-      model.joblib     the fitted scikit-learn Pipeline (preprocessing, then the estimator)
-      metadata.json    ``Metadata``: version, data hash, every candidate's scores, the chosen
-                       parameters, the test metrics and the input features the API accepts
-      reference.json   the training split (features and target), column by column: what
-                       drift compares new data with, and the rows on which the service checks
-                       its fast path. JSON rather than Parquet, so serving needs no pyarrow.
+    models/CURRENT         the version in use
+    models/<version>/
+      model.joblib         the fitted scikit-learn Pipeline (preprocessing, then the estimator)
+      metadata.json        ``Metadata``: version, data hash, every candidate's scores, the
+                           chosen parameters, the test metrics and the features the API takes
+      reference.json       the training split (features and target), column by column: what
+                           drift compares new data with, and the rows on which the service
+                           checks its fast path. JSON rather than Parquet: no pyarrow to serve.
+
+The functions below take the models folder (``paths.models_dir``) and read the current model.
 
 Edit this module when the model gains a file or its metadata a field.
 """
@@ -29,6 +33,8 @@ from .model_dir import (
     METADATA_FILE,
     ModelMetadata,
     UnusableModelError,
+    current_dir,
+    new_version,
     read_metadata,
     write_json,
     write_metadata,
@@ -111,13 +117,13 @@ def as_columns(frame: pd.DataFrame) -> Columns:
     }
 
 
-def save(directory: Path, pipeline: Pipeline, metadata: Metadata, reference: pd.DataFrame) -> Path:
-    """Write the model, its reference data and its metadata (last: it marks a complete model)."""
-    directory.mkdir(parents=True, exist_ok=True)
-    joblib.dump(pipeline, directory / MODEL_FILE)
-    save_reference(directory, reference)
-    write_metadata(directory, metadata)
-    return directory
+def save(models_dir: Path, pipeline: Pipeline, metadata: Metadata, reference: pd.DataFrame) -> Path:
+    """Write a new model folder and make it current; return the folder."""
+    with new_version(models_dir, metadata.model_version) as staging:
+        joblib.dump(pipeline, staging / MODEL_FILE)
+        save_reference(staging, reference)
+        write_metadata(staging, metadata)
+    return current_dir(models_dir)
 
 
 def save_reference(directory: Path, reference: pd.DataFrame) -> Path:
@@ -127,16 +133,19 @@ def save_reference(directory: Path, reference: pd.DataFrame) -> Path:
     return path
 
 
-def load_metadata(directory: Path) -> Metadata:
-    return read_metadata(directory, Metadata)
+def load_metadata(models_dir: Path) -> Metadata:
+    """The current model's metadata."""
+    return read_metadata(current_dir(models_dir), Metadata)
 
 
-def load(directory: Path) -> SavedModel:
-    """The saved pipeline and its metadata; raises with a readable message when unusable."""
+def load(models_dir: Path) -> SavedModel:
+    """The current model's pipeline and metadata; raises with a readable message when the
+    folder is unusable (``FileNotFoundError``, ``UnusableModelError``)."""
     # Imported here: drift and evaluation read the metadata without needing a Pipeline.
     from sklearn.pipeline import Pipeline
 
-    metadata = load_metadata(directory)
+    directory = current_dir(models_dir)
+    metadata = read_metadata(directory, Metadata)
     path = directory / MODEL_FILE
     if not path.is_file():
         raise FileNotFoundError(f"{path} not found; run `make train` first")
@@ -149,8 +158,13 @@ def load(directory: Path) -> SavedModel:
     return SavedModel(pipeline=pipeline, metadata=metadata, directory=directory)
 
 
-def load_reference(directory: Path) -> Columns:
-    """The training split saved beside the model, one list of values per column."""
+def load_reference(models_dir: Path) -> Columns:
+    """The training split saved with the current model, one list of values per column."""
+    return read_reference(current_dir(models_dir))
+
+
+def read_reference(directory: Path) -> Columns:
+    """The training split saved in the model folder ``directory``."""
     path = directory / REFERENCE_FILE
     if not path.is_file():
         raise FileNotFoundError(f"{path} not found; run `make train` first")

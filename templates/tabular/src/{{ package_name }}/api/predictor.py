@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -177,15 +178,15 @@ def _same(actual: Any, expected: Any, rtol: float) -> bool:
     )
 
 
-def check_rows(settings: Settings) -> dict[str, list[Any]]:
-    """Rows to check the fast path on: training reference rows (when readable) plus a record
-    with every nullable feature missing, so the imputers are exercised too."""
+def check_rows(settings: Settings, directory: Path) -> dict[str, list[Any]]:
+    """Rows to check the fast path on: the model folder's training reference rows (when
+    readable) plus a record with every nullable feature missing, for the imputers."""
     columns = settings.data.columns
     example = example_from_columns(columns)
     sparse = {name: None if spec.nullable else example[name] for name, spec in columns.items()}
     rows = {name: [example[name], sparse[name]] for name in columns}
     try:
-        reference = artefacts.load_reference(settings.paths.models_dir)
+        reference = artefacts.read_reference(directory)
     except (FileNotFoundError, UnusableModelError) as error:
         # An unreadable reference only narrows the check; it never stops the service.
         logger.warning("fast path checked without reference rows (%s)", error)
@@ -221,7 +222,7 @@ def load_predictor(settings: Settings) -> Predictor:
         )
     model = Predictor(pipeline=saved.pipeline, metadata=metadata)
     if settings.serving.fast_path:
-        model = with_fast_path(model, check_rows(settings))
+        model = with_fast_path(model, check_rows(settings, saved.directory))
     try:
         _smoke_test(model, settings)
     except Exception as error:  # a model that cannot score its own example is not ready
