@@ -9,6 +9,9 @@ Benchmarks (see benchmarks/README.md for what each target means and why):
   service        tabular /predict p50 vs /health p50 on one server            target <= 2x
                  and a 1,000-record /predict/batch p50                        target <= 50 ms
   image          each variant's serving image on the shared base image       tabular <= 600 MB
+  hardening      tabular service: fuzzing (>= 2,000 requests, 0 5xx), worst error reply
+                 (<= 64 KB, <= 50 ms), /health p99 under batch load (<= 50 ms), /predict
+                 req/s at concurrency 8 (>= 1,000), crash matrix (0 wrong-version cases)
 
 Each writes benchmarks/results/<name>.json; benchmarks/results/SUMMARY.md is rebuilt from
 every JSON file there. These are measurements, not tests: the script exits 0 even when a
@@ -24,6 +27,7 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
+from benchmarks.hardening import bench_hardening
 from benchmarks.image import bench_image
 from benchmarks.pipeline import bench_time_to_green, render_and_build
 from benchmarks.render import bench_render
@@ -33,7 +37,7 @@ from harness.building import BuiltProject
 from harness.rendering import isolated_copier_settings
 from harness.variants import VARIANTS
 
-BENCHMARKS = ("render", "time-to-green", "service", "image")
+BENCHMARKS = ("render", "time-to-green", "service", "image", "hardening")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -42,6 +46,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--repeats", type=int, default=15, help="render rounds (default 15)")
     parser.add_argument("--requests", type=int, default=500, help="requests per route")
     parser.add_argument("--keep", action="store_true", help="keep the working directory")
+    parser.add_argument("--examples", type=int, default=300, help="Schemathesis examples per case")
+    parser.add_argument("--crash-rounds", type=int, default=2, help="kills per crash moment")
     args = parser.parse_args(argv)
     names = args.names or list(BENCHMARKS)
     unknown = sorted(set(names) - set(BENCHMARKS))
@@ -68,6 +74,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         if "image" in names:
             for variant in VARIANTS.values():
                 bench_image(workdir, variant)
+        if "hardening" in names:
+            tabular = VARIANTS["tabular"]
+            if "tabular" not in projects:
+                projects["tabular"], _ = render_and_build(workdir, tabular, "hardening")
+            bench_hardening(projects["tabular"], workdir, args.examples, args.crash_rounds)
     finally:
         if args.keep:
             print(f"working directory kept: {workdir}")

@@ -36,7 +36,7 @@ def _typed(value: str, dtype: str) -> Any:
     return value
 
 
-def _records(project: BuiltProject, count: int) -> list[dict[str, Any]]:
+def records_of(project: BuiltProject, count: int) -> list[dict[str, Any]]:
     """Real rows of the shipped new batch, typed as the API expects (missing -> omitted)."""
     columns = project.config()["data"]["columns"]
     batch = project.path / "data" / "raw" / "new_batch.csv"
@@ -80,8 +80,8 @@ def bench_service(project: BuiltProject, requests: int) -> None:
     )
     try:
         wait_for(server.url("/ready"), alive=server.alive)
-        one = json.dumps(_records(project, 1)[0]).encode()
-        batch = json.dumps({"records": _records(project, 1000)}).encode()
+        one = json.dumps(records_of(project, 1)[0]).encode()
+        batch = json.dumps({"records": records_of(project, 1000)}).encode()
         connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
 
         def measure(method: str, path: str, body: bytes | None, n: int) -> list[float]:

@@ -9,12 +9,14 @@ as a YAML file; the build and container layers send them, no test code needed.
 from __future__ import annotations
 
 import json
+import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from harness.checks import tool
 from harness.service import Response, request
 
 
@@ -60,6 +62,33 @@ def load_payloads(path: Path) -> list[Payload]:
         mentions = tuple(entry.pop("mentions", ()))
         payloads.append(Payload(**entry, fields=fields, mentions=mentions))
     return payloads
+
+
+SCHEMATHESIS_CONFIG = Path(__file__).resolve().parent / "schemathesis.toml"
+
+
+def fuzz(base_url: str, examples: int, report_dir: Path, seed: int = 1) -> tuple[int, str]:
+    """Run Schemathesis against a running service: every check (no 5xx, responses match
+    the schema, bad input refused with a documented 4xx); returns its exit code and output."""
+    command = [
+        tool("st"),
+        "--config-file",
+        str(SCHEMATHESIS_CONFIG),
+        "run",
+        f"{base_url}/openapi.json",
+        "--checks",
+        "all",
+        "--max-examples",
+        str(examples),
+        "--seed",
+        str(seed),
+        "--report",
+        "json",
+        "--report-dir",
+        str(report_dir),
+    ]
+    completed = subprocess.run(command, capture_output=True, text=True, check=False, timeout=1800)
+    return completed.returncode, completed.stdout + completed.stderr
 
 
 def describe(payload: Payload) -> str:

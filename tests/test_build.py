@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 from harness.building import BuiltProject
-from harness.probes import describe, load_payloads
+from harness.probes import describe, fuzz, load_payloads
 from harness.service import RunningServer, request, wait_for
 from harness.uv_env import venv_script
 from harness.variants import BUILDS
@@ -222,3 +222,13 @@ def test_ready_is_503_until_a_model_exists(project: BuiltProject, tmp_path: Path
                 assert "make train" in answer.text
     finally:
         modelless.stop()
+
+
+def test_fuzzing_finds_no_server_error_and_no_schema_violation(
+    server: RunningServer, tmp_path: Path
+) -> None:
+    """Schemathesis, from the service's own OpenAPI schema: no 5xx, every answer matches its
+    documented schema, every invalid request is refused with a documented 4xx."""
+    code, output = fuzz(server.base_url, examples=30, report_dir=tmp_path)
+    assert code == 0, output[-6000:]
+    assert "No issues found" in output, output[-3000:]

@@ -9,6 +9,7 @@ AIPT_REQUIRE_CONTAINERS=1 so that on CI a broken engine fails instead.
 from __future__ import annotations
 
 import json
+import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -156,3 +157,28 @@ def test_container_runs_as_non_root(engine: Engine, image: str, container: Conta
     running = engine.run("exec", container.name, "id", "-u")
     assert running.returncode == 0, running.stderr
     assert running.stdout.strip() == uid, "the service process does not run as the image's USER"
+
+
+def _exec_ok(engine: Engine, name: str, path: str) -> bool:
+    probe = f"import urllib.request as r; r.urlopen('http://127.0.0.1:8000{path}', timeout=2)"
+    return engine.run("exec", name, "python3", "-c", probe).returncode == 0
+
+
+def test_the_healthcheck_reports_readiness(
+    engine: Engine, image: str, container: Container
+) -> None:
+    """Healthy means ready: with its model the container is healthy; alive but without a
+    model (here: pointed at an empty folder), it is not."""
+    assert engine.run("healthcheck", "run", container.name).returncode == 0
+    name = f"aipt-test-{uuid.uuid4().hex[:8]}"
+    started = engine.run("run", "--detach", "--name", name, "-e", "PATHS__MODELS_DIR=/tmp", image)
+    assert started.returncode == 0, started.stderr
+    try:
+        deadline = time.monotonic() + 120
+        while not _exec_ok(engine, name, "/health") and time.monotonic() < deadline:
+            time.sleep(0.5)
+        assert _exec_ok(engine, name, "/health"), "the model-less container never came up"
+        assert not _exec_ok(engine, name, "/ready")
+        assert engine.run("healthcheck", "run", name).returncode != 0
+    finally:
+        engine.run("rm", "--force", "--time", "5", name)
