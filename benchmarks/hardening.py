@@ -29,10 +29,10 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks import load
-from benchmarks.crashing_train import MOMENTS
 from benchmarks.results import target, write_result
 from benchmarks.service import records_of
 from harness.building import BuiltProject
+from harness.crashing_train import MOMENTS
 from harness.probes import fuzz
 from harness.service import RunningServer, free_port, request, wait_for
 from harness.uv_env import venv_script
@@ -147,7 +147,7 @@ def bench_worst_reply(server: RunningServer, project: BuiltProject) -> dict[str,
     return results
 
 
-CRASHING_TRAIN = Path(__file__).resolve().parent / "crashing_train.py"
+CRASHING_TRAIN = Path(__file__).resolve().parents[1] / "harness" / "crashing_train.py"
 
 
 def _served(server: RunningServer) -> tuple[int, str | None, str | None]:

@@ -1,11 +1,12 @@
-"""`train` with a crash injected at one moment of saving the model (a benchmark helper).
+"""Training with a crash injected at one moment of saving the model.
 
-    <project>/.venv/bin/python benchmarks/crashing_train.py <package> "<moment>"
+    <project>/.venv/bin/python harness/crashing_train.py <package> "<moment>" [command...]
 
-The process kills itself with SIGKILL right at the moment named, so what is left on disk is
-what a power cut or an out-of-memory kill would leave. Only this wrapper changes anything:
-the project's own code runs as it is; the wrapper intercepts `joblib.dump` and `os.replace`,
-the two calls a save is made of, to know where it is.
+Runs the project's own command line (default: `train`) in its own environment; the process
+kills itself with SIGKILL right at the moment named, so what is left on disk is what a power
+cut or an out-of-memory kill would leave. Only this wrapper changes anything: it intercepts
+`os.replace` (every variant's save ends with renames) and, where the project has it,
+`joblib.dump`, to know where the save is. Used by the build layer and the crash benchmark.
 """
 
 from __future__ import annotations
@@ -15,8 +16,6 @@ import os
 import signal
 import sys
 from typing import Any
-
-import joblib
 
 MOMENTS = (
     "during model.joblib",
@@ -33,21 +32,30 @@ _WRITTEN_NOT_RENAMED = {
 }
 
 
-def main(package: str, moment: str) -> int:
+def main(package: str, moment: str, command: list[str]) -> int:
     if moment not in MOMENTS:
         raise SystemExit(f"unknown moment {moment!r}; choose from {MOMENTS}")
-    real_dump, real_replace = joblib.dump, os.replace
+    real_replace = os.replace
 
     def die() -> None:
         os.kill(os.getpid(), signal.SIGKILL)
 
-    def dump(value: Any, filename: Any, *args: Any, **kwargs: Any) -> Any:
-        written = real_dump(value, filename, *args, **kwargs)
-        if moment == "during model.joblib":
-            with open(filename, "r+b") as handle:  # as if cut off halfway through the write
-                handle.truncate(os.path.getsize(filename) // 2)
-            die()
-        return written
+    try:
+        import joblib
+    except ImportError:  # a variant that saves no pickle
+        joblib = None
+    else:
+        real_dump = joblib.dump
+
+        def dump(value: Any, filename: Any, *args: Any, **kwargs: Any) -> Any:
+            written = real_dump(value, filename, *args, **kwargs)
+            if moment == "during model.joblib":
+                with open(filename, "r+b") as handle:  # as if cut off halfway through
+                    handle.truncate(os.path.getsize(filename) // 2)
+                die()
+            return written
+
+        joblib.dump = dump
 
     def replace(source: Any, destination: Any) -> None:
         source_name, destination_name = os.path.basename(source), os.path.basename(destination)
@@ -59,11 +67,10 @@ def main(package: str, moment: str) -> int:
         if moment == "CURRENT switched, old folders not removed" and destination_name == "CURRENT":
             die()
 
-    joblib.dump = dump
     os.replace = replace  # type: ignore[assignment]
     cli = importlib.import_module(f"{package}.cli")
-    return int(cli.main(["train"]))
+    return int(cli.main(command))
 
 
 if __name__ == "__main__":
-    raise SystemExit(main(sys.argv[1], sys.argv[2]))
+    raise SystemExit(main(sys.argv[1], sys.argv[2], sys.argv[3:] or ["train"]))
