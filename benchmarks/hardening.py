@@ -23,7 +23,6 @@ import os
 import re
 import signal
 import statistics
-import subprocess
 import time
 from pathlib import Path
 from typing import Any
@@ -147,9 +146,6 @@ def bench_worst_reply(server: RunningServer, project: BuiltProject) -> dict[str,
     return results
 
 
-CRASHING_TRAIN = Path(__file__).resolve().parents[1] / "harness" / "crashing_train.py"
-
-
 def _served(server: RunningServer) -> tuple[int, str | None, str | None]:
     ready = request(server.url("/ready"))
     version = ready.json().get("model_version") if ready.status == 200 else None
@@ -166,20 +162,12 @@ def _current(models: Path) -> tuple[str, str]:
 
 def bench_crash_matrix(project: BuiltProject, server: RunningServer, rounds: int) -> dict[str, Any]:
     models = project.path / "models"
-    python = str(project.path / ".venv" / "bin" / "python")
     trials = []
     wrong_version = no_model = 0
     for moment in MOMENTS:
         for _ in range(rounds):
             before_folder, before = _current(models)
-            crashed = subprocess.run(
-                [python, str(CRASHING_TRAIN), project.package, moment],
-                cwd=project.path,
-                env={**project.env, "TRACKING__ENABLED": "false"},
-                capture_output=True,
-                check=False,
-                timeout=600,
-            )
+            crashed = project.train_killed_at(moment)
             folder, saved = _current(models)  # raises if CURRENT names no whole model
             # The service takes a moment to load a newly current model: wait for it.
             deadline = time.monotonic() + 20

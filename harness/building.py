@@ -25,6 +25,7 @@ from harness.variants import Build, Variant
 STEP_TIMEOUTS = {"setup": 600, "lint": 600, "test": 600, "all": 900}
 DEFAULT_TIMEOUT = 300
 _OUTPUT_TAIL = 6000
+CRASHING_TRAIN = Path(__file__).resolve().parent / "crashing_train.py"
 
 
 @dataclass(frozen=True)
@@ -102,6 +103,19 @@ class BuiltProject:
             env=environment,
             port=port,
             log_path=log_dir / "server.log",
+        )
+
+    def train_killed_at(self, moment: str) -> subprocess.CompletedProcess[str]:
+        """The project's `train`, killed (SIGKILL) at one moment of saving its model; the
+        moments are `harness.crashing_train.MOMENTS`. Tracking is off: only the model counts."""
+        return subprocess.run(
+            [str(venv_script(self.path, "python")), str(CRASHING_TRAIN), self.package, moment],
+            cwd=self.path,
+            env={**self.env, "TRACKING__ENABLED": "false"},
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=STEP_TIMEOUTS["all"],
         )
 
     def current_model(self) -> Path:

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import json
 import re
+import signal
+import time
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -232,3 +234,26 @@ def test_fuzzing_finds_no_server_error_and_no_schema_violation(
     code, output = fuzz(server.base_url, examples=30, report_dir=tmp_path)
     assert code == 0, output[-6000:]
     assert "No issues found" in output, output[-3000:]
+
+
+@pytest.mark.parametrize(
+    "moment", ["metadata.json written, not renamed", "folder renamed, CURRENT not switched"]
+)
+def test_a_train_killed_mid_save_leaves_the_served_model_alone(
+    server: RunningServer, project: BuiltProject, moment: str
+) -> None:
+    """SIGKILL while a new model is being saved (a half-written staging folder; a complete
+    folder not yet made current): `models/CURRENT` still names the previous whole model and
+    the running service keeps answering with it."""
+    before = project.current_model()
+    metadata = metadata_of(project)
+    crashed = project.train_killed_at(moment)
+    assert crashed.returncode == -signal.SIGKILL, crashed.stdout + crashed.stderr
+    assert project.current_model() == before
+    assert metadata_of(project) == metadata
+    time.sleep(3 * float(project.config()["serving"]["reload_interval_s"]))
+    ready = request(server.url("/ready"))
+    assert ready.status == 200, ready.text
+    assert ready.json()["model_version"] == metadata["model_version"]
+    answer = next(p for p in load_payloads(project.build.payloads) if p.status == 200)
+    assert answer.send(server.base_url).status == 200, describe(answer)
