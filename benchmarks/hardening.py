@@ -106,7 +106,7 @@ def _hostile_bodies(project: BuiltProject, cap: int) -> dict[str, tuple[str, byt
     while len(json.dumps(stuffed)) >= cap:
         stuffed.popitem()
     wrong: dict[str, Any] = {name: [] for name in columns}
-    wrong_batch = {"records": [wrong] * ((cap - 64) // len(json.dumps(wrong)))}
+    wrong_batch = {"records": [wrong] * ((cap - 64) // len(json.dumps(wrong) + ", "))}
     depth = (cap - 200) // 2
     nested = ('{"' + columns[0] + '": ' + "[" * depth + "]" * depth + "}").encode()
     huge_text = json.dumps({**record, columns[0]: "x" * (cap - 1000)}).encode()
@@ -263,8 +263,8 @@ def bench_hardening(project: BuiltProject, workdir: Path, examples: int, rounds:
     print(
         f"hardening: {fuzzed['requests']} fuzzed requests, {fuzzed['server_errors']} 5xx, "
         f"{fuzzed['failures']} failures; worst reply {largest} B, "
-        f"{slowest} ms; /health p99 {live['health_p99_ms']} ms "
-        f"under load ({live['batch_errors']} batch errors); /predict "
+        f"{slowest} ms; /health p99 {live['health_p99_ms']} ms under load (alone: "
+        f"{live['idle_health_p99_ms']} ms; {live['batch_errors']} batch errors); /predict "
         f"{details['throughput']['requests_per_s']} req/s; crash matrix: "
         f"{crash['wrong_version']} wrong-version, {crash['no_model']} no-model cases in "
         f"{len(crash['trials'])} kills"

@@ -6,7 +6,9 @@ core and the client runs pinned to the other, so neither measures the other's wo
 
 - **Liveness under batch load**: 32 connections post 100-record batches back to back for
   20 s while one more connection asks for `/health` every 20 ms; the target is `/health`
-  p99 <= 50 ms with every batch answered 200.
+  p99 <= 50 ms with every batch answered 200. `/health` alone (5 s, before the load) is the
+  yardstick from the same run. The server's worker process inherits its core, so batches
+  are scored on the same core as the server answers.
 - **Throughput**: 8 connections post one record each, back to back, for 10 s; requests
   answered per second (the target: not below the ~1,000 req/s measured before the
   liveness work).
@@ -79,6 +81,9 @@ async def _hammer(
 
 
 async def _liveness(port: int, batch: bytes, seconds: float, connections: int) -> dict[str, Any]:
+    idle = Tally()  # the yardstick: /health with nothing else running, for a quarter as long
+    health_request = _request("GET", "/health", None)
+    await _hammer(port, health_request, time.perf_counter() + seconds / 4, idle, pause=0.02)
     until = time.perf_counter() + seconds
     batches, health = Tally(), Tally()
     await asyncio.gather(
@@ -86,9 +91,11 @@ async def _liveness(port: int, batch: bytes, seconds: float, connections: int) -
             _hammer(port, _request("POST", "/predict/batch", batch), until, batches)
             for _ in range(connections)
         ),
-        _hammer(port, _request("GET", "/health", None), until, health, pause=0.02),
+        _hammer(port, health_request, until, health, pause=0.02),
     )
     return {
+        "idle_health_p50_ms": round(idle.percentile(0.5) * 1000, 2),
+        "idle_health_p99_ms": round(idle.percentile(0.99) * 1000, 2),
         "health_p50_ms": round(health.percentile(0.5) * 1000, 2),
         "health_p99_ms": round(health.percentile(0.99) * 1000, 2),
         "health_max_ms": round(max(health.latencies) * 1000, 2),

@@ -46,7 +46,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--repeats", type=int, default=15, help="render rounds (default 15)")
     parser.add_argument("--requests", type=int, default=500, help="requests per route")
     parser.add_argument("--keep", action="store_true", help="keep the working directory")
-    parser.add_argument("--examples", type=int, default=300, help="Schemathesis examples per case")
+    parser.add_argument(
+        "--examples", type=int, default=1000, help="Schemathesis examples per operation"
+    )
     parser.add_argument("--crash-rounds", type=int, default=2, help="kills per crash moment")
     args = parser.parse_args(argv)
     names = args.names or list(BENCHMARKS)

@@ -38,6 +38,7 @@ src/{pkg}/api/limits.py
 src/{pkg}/api/main.py
 src/{pkg}/api/model_store.py
 src/{pkg}/api/observability.py
+src/{pkg}/api/offload.py
 src/{pkg}/api/payloads.py
 src/{pkg}/api/predictor.py
 src/{pkg}/api/routes/__init__.py
@@ -55,6 +56,7 @@ src/{pkg}/reports.py
 src/{pkg}/tracking.py
 tests/conftest.py
 tests/api/conftest.py
+tests/api/test_offload.py
 tests/api/test_server.py
 tests/api/test_service.py
 tests/test_config_base.py

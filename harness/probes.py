@@ -87,7 +87,11 @@ def fuzz(base_url: str, examples: int, report_dir: Path, seed: int = 1) -> tuple
         "--report-dir",
         str(report_dir),
     ]
-    completed = subprocess.run(command, capture_output=True, text=True, check=False, timeout=1800)
+    # Run from the report folder: Schemathesis keeps a cache in its working directory.
+    report_dir.mkdir(parents=True, exist_ok=True)
+    completed = subprocess.run(
+        command, cwd=report_dir, capture_output=True, text=True, check=False, timeout=1800
+    )
     return completed.returncode, completed.stdout + completed.stderr
 
 

@@ -82,6 +82,7 @@ TABULAR = Variant(
     defaults={"task": "classification"},
     files="""
 src/{pkg}/api/fast_path.py
+src/{pkg}/api/scoring.py
 src/{pkg}/data.py
 src/{pkg}/eda.py
 src/{pkg}/evaluate.py

@@ -257,3 +257,28 @@ def test_a_train_killed_mid_save_leaves_the_served_model_alone(
     assert ready.json()["model_version"] == metadata["model_version"]
     answer = next(p for p in load_payloads(project.build.payloads) if p.status == 200)
     assert answer.send(server.base_url).status == 200, describe(answer)
+
+
+def test_a_retrained_model_is_served_without_a_restart(
+    server: RunningServer, project: BuiltProject
+) -> None:
+    """`make train` while the service runs: once the new model passed its checks, every
+    route (batches too, scored in the worker process) answers with it, and /metadata
+    describes it."""
+    previous = metadata_of(project)["model_version"]
+    retrained = project.make("train")
+    assert retrained.ok, retrained.describe()
+    version = metadata_of(project)["model_version"]
+    assert version != previous, "make train wrote no new model version"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        ready = request(server.url("/ready"))
+        if ready.status == 200 and ready.json()["model_version"] == version:
+            break
+        time.sleep(0.2)
+    assert request(server.url("/metadata")).json() == metadata_of(project)
+    for payload in load_payloads(project.build.payloads):
+        if payload.status == 200:
+            answer = payload.send(server.base_url)
+            assert answer.status == 200, describe(payload)
+            assert answer.json()["model_version"] == version, describe(payload)

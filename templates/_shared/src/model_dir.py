@@ -114,13 +114,27 @@ def current_dir(models_dir: Path) -> Path:
     version = current_version(models_dir)
     if version is None:
         raise FileNotFoundError(f"no model in {models_dir}; run `make train` first")
-    directory = models_dir / version
-    if Path(version).name != version or version.startswith(".") or not directory.is_dir():
+    if not _is_model_folder(models_dir, version):
         raise UnusableModelError(
             f"{models_dir / CURRENT_FILE} names {version!r}, which is not a model folder in "
             f"{models_dir}; run `make train` again"
         )
-    return directory
+    return models_dir / version
+
+
+def version_dir(models_dir: Path, version: str) -> Path:
+    """The folder of the model ``version``, current or not; raises when there is none."""
+    if not _is_model_folder(models_dir, version):
+        raise UnusableModelError(f"no model {version!r} in {models_dir}; run `make train`")
+    return models_dir / version
+
+
+def _is_model_folder(models_dir: Path, version: str) -> bool:
+    return (
+        Path(version).name == version
+        and not version.startswith(".")
+        and (models_dir / version).is_dir()
+    )
 
 
 @contextmanager

@@ -13,6 +13,7 @@ Machinery shared by every variant of the template: you rarely need to change it.
 from __future__ import annotations
 
 import itertools
+from collections.abc import Sequence
 from http import HTTPStatus
 from typing import Any, TypeVar
 
@@ -55,7 +56,10 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
         "model": MessageResponse,
         "description": "The body is not sent as application/json.",
     },
-    HTTPStatus.SERVICE_UNAVAILABLE: {"model": MessageResponse, "description": "No model loaded."},
+    HTTPStatus.SERVICE_UNAVAILABLE: {
+        "model": MessageResponse,
+        "description": "No model is loaded, or the service is busy or restarting a worker.",
+    },
 }
 """The refusals a JSON prediction route documents in OpenAPI (``responses=``)."""
 
@@ -63,6 +67,13 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
 async def validation_error_handler(request: Request, error: Exception) -> JSONResponse:
     """422 naming each bad field (FastAPI's default handler would echo the input back)."""
     errors = error.errors() if isinstance(error, RequestValidationError) else []
+    return JSONResponse(
+        validation_error_content(errors), status_code=HTTPStatus.UNPROCESSABLE_ENTITY
+    )
+
+
+def validation_error_content(errors: Sequence[Any]) -> dict[str, Any]:
+    """The 422 body: the first ``MAX_ERRORS`` errors, each naming its field, and the count."""
     detail = []
     for item in itertools.islice(errors, MAX_ERRORS):
         loc = [part for part in item.get("loc", ()) if isinstance(part, str | int)]
@@ -75,10 +86,15 @@ async def validation_error_handler(request: Request, error: Exception) -> JSONRe
             path = loc[1:] if loc[:1] == ["body"] else loc
             field = ".".join(str(part) for part in path) or "body"
         detail.append({"field": field, "loc": loc, "message": message, "type": kind})
-    return JSONResponse(
-        {"detail": detail, "error_count": len(errors)},
-        status_code=HTTPStatus.UNPROCESSABLE_ENTITY,
-    )
+    return {"detail": detail, "error_count": len(errors)}
+
+
+def refusal_content(error: HTTPException | RequestValidationError) -> tuple[int, dict[str, Any]]:
+    """The status and body the app answers ``error`` with, for work done where the app's
+    handlers cannot see it (a job in the worker process, see ``api.offload``)."""
+    if isinstance(error, RequestValidationError):
+        return HTTPStatus.UNPROCESSABLE_ENTITY, validation_error_content(error.errors())
+    return error.status_code, {"detail": error.detail}
 
 
 def is_json(content_type: str | None) -> bool:

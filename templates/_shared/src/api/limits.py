@@ -8,9 +8,8 @@
   with ``Retry-After`` at once, instead of joining a queue that only grows. Liveness,
   readiness and telemetry are never refused: an orchestrator must see a busy service as
   alive and ready.
-- **CPU-bound work, one job at a time**: scoring a batch runs in a worker thread, and only
-  one at a time per process (under Python's global interpreter lock more threads would
-  not score faster), so the event loop always has time to answer the next request.
+
+CPU-bound work goes to a separate process (``api.offload``), so the event loop is free.
 
 Machinery shared by every variant of the template: you rarely need to change it.
 """
@@ -18,19 +17,13 @@ Machinery shared by every variant of the template: you rarely need to change it.
 from __future__ import annotations
 
 import json
-import threading
-from collections.abc import Callable
 from http import HTTPStatus
-from typing import TypeVar
 
 from fastapi import HTTPException
-from fastapi.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 NEVER_REFUSED = frozenset({"/health", "/ready", "/metrics"})
 """Paths the concurrency limit lets through, always."""
-
-Result = TypeVar("Result")
 
 
 def _too_large_message(limit: int) -> str:
@@ -126,16 +119,3 @@ class ConcurrencyLimitMiddleware:
             await self.app(scope, receive, send)
         finally:
             self.in_progress -= 1
-
-
-_cpu = threading.Lock()
-
-
-async def run_cpu_bound(job: Callable[[], Result]) -> Result:
-    """Run ``job`` in a worker thread, one such job at a time in this process."""
-
-    def one_at_a_time() -> Result:
-        with _cpu:  # a waiting thread holds nothing the event loop needs
-            return job()
-
-    return await run_in_threadpool(one_at_a_time)

@@ -46,6 +46,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # Unpickling a model blocks; keep the event loop free while it happens.
         await run_in_threadpool(store.load)
         watcher = asyncio.create_task(store.watch(), name="model-watcher")
+        worker = prediction.worker
+        # Started in the background, ready before the first job; never delays startup.
+        starting = asyncio.ensure_future(run_in_threadpool(worker.start)) if worker else None
         # One native thread while serving: a request scores a handful of rows, where thread
         # start-up (OpenMP, BLAS) costs more than it saves and oversubscribes the CPU.
         # Scale out with uvicorn workers instead.
@@ -54,6 +57,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 yield
         finally:
             watcher.cancel()
+            if worker is not None and starting is not None:
+                await starting
+                await run_in_threadpool(worker.close)
 
     app = FastAPI(
         title=settings.project_name,

@@ -36,6 +36,7 @@ from .model_dir import (
     current_dir,
     new_version,
     read_metadata,
+    version_dir,
     write_json,
     write_metadata,
 )
@@ -138,13 +139,14 @@ def load_metadata(models_dir: Path) -> Metadata:
     return read_metadata(current_dir(models_dir), Metadata)
 
 
-def load(models_dir: Path) -> SavedModel:
-    """The current model's pipeline and metadata; raises with a readable message when the
-    folder is unusable (``FileNotFoundError``, ``UnusableModelError``)."""
+def load(models_dir: Path, version: str | None = None) -> SavedModel:
+    """The pipeline and metadata of the current model (or of ``version``); raises with a
+    readable message when the folder is unusable (``FileNotFoundError``,
+    ``UnusableModelError``)."""
     # Imported here: drift and evaluation read the metadata without needing a Pipeline.
     from sklearn.pipeline import Pipeline
 
-    directory = current_dir(models_dir)
+    directory = current_dir(models_dir) if version is None else version_dir(models_dir, version)
     metadata = read_metadata(directory, Metadata)
     path = directory / MODEL_FILE
     if not path.is_file():

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from fastapi import APIRouter
 from pydantic import BaseModel
 
+from ..offload import Offload
+
 
 @dataclass(frozen=True)
 class PredictionRoutes:
@@ -20,3 +22,5 @@ class PredictionRoutes:
     router: APIRouter
     body_models: tuple[type[BaseModel], ...] = ()
     """Request models the routes parse themselves; ``api.main`` adds them to OpenAPI."""
+    worker: Offload | None = None
+    """The process the routes hand CPU-bound work to; ``api.main`` starts and stops it."""

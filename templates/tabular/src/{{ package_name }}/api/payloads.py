@@ -139,12 +139,13 @@ def build_record_model(
         schema["examples"] = [example.record]
 
     def refuse_many_unknown_fields(cls: Any, data: Any) -> Any:
-        # Cheap: two set sizes. Only a record with many unknown keys pays for the listing.
-        if isinstance(data, dict) and len(data) - len(known & data.keys()) > (
-            UNKNOWN_FIELDS_LISTED
-        ):
+        # Cheap: one lookup per known column, whatever the record holds. Only a record with
+        # many unknown keys pays for naming a few.
+        if not isinstance(data, dict):
+            return data
+        count = len(data) - sum(1 for name in known if name in data)
+        if count > UNKNOWN_FIELDS_LISTED:
             unknown = [key for key in itertools.islice(data, 1000) if key not in known][:3]
-            count = len(data) - len(known & data.keys())
             raise ValueError(
                 f"{count} unknown fields, e.g. {', '.join(map(repr, unknown))}; "
                 f"a record has at most these {len(known)}: {', '.join(columns)}"

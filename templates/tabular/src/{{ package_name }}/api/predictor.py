@@ -206,10 +206,11 @@ def _smoke_test(model: Predictor, settings: Settings) -> None:
         model.predict_value(columns)
 
 
-def load_predictor(settings: Settings) -> Predictor:
-    """The saved model, checked against the config and ready to score; raises with the
-    reason when it cannot serve (``UnusableModelError``, ``FileNotFoundError``)."""
-    saved = artefacts.load(settings.paths.models_dir)
+def load_predictor(settings: Settings, version: str | None = None) -> Predictor:
+    """The current saved model (or ``version``), checked against the config and ready to
+    score; raises with the reason when it cannot serve (``UnusableModelError``,
+    ``FileNotFoundError``)."""
+    saved = artefacts.load(settings.paths.models_dir, version)
     metadata = saved.metadata
     if metadata.task != settings.task:
         raise UnusableModelError(

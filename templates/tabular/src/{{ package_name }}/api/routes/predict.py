@@ -10,21 +10,18 @@ prediction returns.
 
 from __future__ import annotations
 
-import json
-from collections import Counter
-from collections.abc import Callable, Coroutine, Sequence
-from functools import partial
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel
 
-from ...config import Settings, Task
-from ..deps import Scoring, ScoringDep
-from ..errors import ERROR_RESPONSES, parse_json_body, read_json_body, validate_json
-from ..limits import run_cpu_bound
+from ...config import Settings
+from ..deps import ScoringDep
+from ..errors import ERROR_RESPONSES, parse_json_body, read_json_body
 from ..model_store import ModelStore
 from ..observability import Telemetry
+from ..offload import Offload
 from ..payloads import (
     ClassificationBatchResponse,
     ClassificationResponse,
@@ -34,81 +31,40 @@ from ..payloads import (
     build_batch_model,
     build_record_model,
 )
-from ..predictor import Predictor
+from ..scoring import Counts, Score, answer_batch, scorer, start_worker, to_json
 from . import PredictionRoutes
 
 PREDICT_ROUTE = "/predict"
 BATCH_ROUTE = "/predict/batch"
 
-
-def _columns(records: Sequence[BaseModel], names: list[str]) -> dict[str, list[Any]]:
-    """Column lists straight from the validated records: one DataFrame per request, no dicts."""
-    return {name: [getattr(record, name) for record in records] for name in names}
-
-
-def classify(
-    model: Predictor, records: Sequence[BaseModel], telemetry: Telemetry, route: str
-) -> list[dict[str, Any]]:
-    """Most probable class and every class's probability, for each record."""
-    labels, probabilities = model.predict_proba(_columns(records, model.feature_names))
-    keys = [str(label) for label in labels]
-    best = probabilities.argmax(axis=1).tolist()
-    predictions = [
-        {"label": labels[index], "probabilities": dict(zip(keys, row, strict=True))}
-        for index, row in zip(best, probabilities.tolist(), strict=True)
-    ]
-    for index, count in Counter(best).items():
-        telemetry.predictions.labels(route, keys[index]).inc(count)
-    return predictions
-
-
-def regress(
-    model: Predictor, records: Sequence[BaseModel], telemetry: Telemetry, route: str
-) -> list[dict[str, Any]]:
-    """The predicted value for each record."""
-    values = model.predict_value(_columns(records, model.feature_names)).tolist()
-    telemetry.predictions.labels(route, "value").inc(len(values))
-    return [{"value": value} for value in values]
-
-
-# The endpoints return ready-made JSON: the payload is built from numbers the model produced,
-# so re-validating it against the response model (FastAPI's default, ~10 ms for a 1,000-record
-# batch) would only cost time. The response models still document the routes in OpenAPI
-# (``response_model`` below) and are checked in the tests.
 Endpoint = Callable[..., Coroutine[Any, Any, Response]]
 
 
-def _json(content: dict[str, Any]) -> bytes:
-    return json.dumps(content, ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode()
+def _count(telemetry: Telemetry, route: str, counts: Counts) -> None:
+    for outcome, count in counts.items():
+        telemetry.predictions.labels(route, outcome).inc(count)
 
 
 def _endpoints(
-    task: Task, record_model: type[BaseModel], batch_model: type[BaseModel]
+    score: Score, record_model: type[BaseModel], worker: Offload
 ) -> tuple[Endpoint, Endpoint]:
-    score = classify if task == "classification" else regress
-
     async def predict(request: Request, scoring: ScoringDep) -> Response:
         # One record is about a tenth of a millisecond of work: on the event loop it costs
-        # less than the hand-off to a thread would.
+        # less than the hand-off to the worker process would.
         record = await parse_json_body(request, record_model)
         model = scoring.model
-        (prediction,) = score(model, [record], scoring.telemetry, PREDICT_ROUTE)
-        content = _json({**prediction, "model_version": model.version})
+        (prediction,), counts = score(model, [record])
+        _count(scoring.telemetry, PREDICT_ROUTE, counts)
+        content = to_json({**prediction, "model_version": model.version})
         return Response(content, media_type="application/json")
-
-    def answer_batch(body: bytes, scoring: Scoring) -> bytes:
-        # Any: the batch model is built at runtime from the config, so mypy cannot see .records
-        batch: Any = validate_json(body, batch_model)
-        model = scoring.model
-        predictions = score(model, batch.records, scoring.telemetry, BATCH_ROUTE)
-        return _json({"predictions": predictions, "model_version": model.version})
 
     async def predict_batch(request: Request, scoring: ScoringDep) -> Response:
-        # Parsing, scoring and writing up to thousands of records is CPU work: it runs in a
-        # worker thread, one batch at a time, so the event loop keeps answering other requests.
+        # Parsing, scoring and writing up to thousands of records is CPU work: it runs in
+        # the worker process, so this process's event loop keeps answering other requests.
         body = await read_json_body(request)
-        content = await run_cpu_bound(partial(answer_batch, body, scoring))
-        return Response(content, media_type="application/json")
+        reply = await worker.run(answer_batch, scoring.model.version, body)
+        _count(scoring.telemetry, BATCH_ROUTE, reply.counts)
+        return Response(reply.content, status_code=reply.status, media_type="application/json")
 
     return predict, predict_batch
 
@@ -124,7 +80,8 @@ def _body(schema_name: str) -> dict[str, Any]:
 def build_routes(settings: Settings, store: ModelStore) -> PredictionRoutes:
     """The prediction routes for this config's task and columns.
 
-    One record is scored on the event loop; a batch in a worker thread (see the endpoints).
+    One record is scored on the event loop; a batch in the worker process (see
+    ``api.scoring``), which ``api.main`` starts and stops with the app.
     """
     task = settings.task
     example = RecordExample(
@@ -133,7 +90,10 @@ def build_routes(settings: Settings, store: ModelStore) -> PredictionRoutes:
     record_model = build_record_model(settings.data.columns, example)
     example.validator = record_model
     batch_model = build_batch_model(record_model, settings.serving.max_batch_records, example)
-    predict, predict_batch = _endpoints(task, record_model, batch_model)
+    # The worker process starts with what every batch needs; the fork server it comes from
+    # has already imported the scoring code (and so pandas and scikit-learn).
+    worker = Offload(start_worker, (settings,), preload=[answer_batch.__module__])
+    predict, predict_batch = _endpoints(scorer(task), record_model, worker)
     classification = task == "classification"
     router = APIRouter(tags=["predict"])
     router.add_api_route(
@@ -154,4 +114,4 @@ def build_routes(settings: Settings, store: ModelStore) -> PredictionRoutes:
         responses=ERROR_RESPONSES,
         openapi_extra=_body(batch_model.__name__),
     )
-    return PredictionRoutes(router=router, body_models=(record_model, batch_model))
+    return PredictionRoutes(router=router, body_models=(record_model, batch_model), worker=worker)
