@@ -106,18 +106,22 @@ def _hostile_bodies(project: BuiltProject, cap: int) -> dict[str, tuple[str, byt
     while len(json.dumps(stuffed)) >= cap:
         stuffed.popitem()
     wrong: dict[str, Any] = {name: [] for name in columns}
-    wrong_batch = {"records": [wrong] * ((cap - 64) // len(json.dumps(wrong) + ", "))}
+    limit = int(project.config()["serving"]["max_batch_records"])
+    fitting = (cap - 64) // len(json.dumps(wrong) + ", ")
+    wrong_batch = {"records": [wrong] * min(limit, fitting)}
+    many = {"records": [wrong] * fitting}
     depth = (cap - 200) // 2
     nested = ('{"' + columns[0] + '": ' + "[" * depth + "]" * depth + "}").encode()
     huge_text = json.dumps({**record, columns[0]: "x" * (cap - 1000)}).encode()
     garbage = bytes(range(256)) * ((cap - 100) // 256)
-    too_many = {"records": [record] * (int(project.config()["serving"]["max_batch_records"]) + 1)}
+    too_many = {"records": [record] * (limit + 1)}
     return {
         "record stuffed with unknown keys": ("/predict", json.dumps(stuffed).encode()),
         "batch of records with every field wrong": (
             "/predict/batch",
             json.dumps(wrong_batch).encode(),
         ),
+        "as many records as the body cap allows": ("/predict/batch", json.dumps(many).encode()),
         "nesting as deep as the cap allows": ("/predict", nested),
         "one huge string": ("/predict", huge_text),
         "binary garbage": ("/predict", garbage),

@@ -21,6 +21,7 @@ Machinery shared by every variant of the template: you rarely need to change it.
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import threading
 
@@ -31,6 +32,15 @@ from ..model_dir import UnusableModelError, current_version
 from .predictor import Predictor, load_predictor
 
 logger = logging.getLogger(__name__)
+
+
+def settle_heap() -> None:
+    """Collect once, then exempt every object alive now (the libraries, the model) from
+    future garbage-collection passes. A request that allocates a lot (a 1 MB body of many
+    small objects) triggers full collections; without this each walks the whole model and
+    the libraries, and one reply took 110 ms instead of 20 (measured on a 1 MB batch)."""
+    gc.collect()
+    gc.freeze()
 
 
 class ModelStore:
@@ -64,6 +74,7 @@ class ModelStore:
                 return self._refuse(version, f"{type(error).__name__}: {error}")
             previous = self._model.version if self._model else None
             self._model, self._loaded, self._rejected, self.reason = model, version, None, ""
+            settle_heap()
             logger.info(
                 "model loaded",
                 extra={

@@ -28,6 +28,7 @@ from threadpoolctl import threadpool_limits
 from ..config import Settings, Task
 from ..model_dir import UnusableModelError
 from .errors import refusal_content, validate_json
+from .model_store import settle_heap
 from .payloads import RecordExample, build_batch_model, build_record_model
 from .predictor import Predictor, load_predictor
 
@@ -110,6 +111,7 @@ class _Worker:
                     status_code=HTTPStatus.SERVICE_UNAVAILABLE,
                     detail=f"the model {version} cannot be loaded ({error}); retry",
                 ) from None
+            settle_heap()
         return self.model
 
 
@@ -121,6 +123,7 @@ def start_worker(settings: Settings) -> None:
     global _worker
     threadpool_limits(limits=1)  # one native thread, as in the server (see api.main)
     _worker = _Worker(settings)
+    settle_heap()
 
 
 def answer_batch(version: str, body: bytes) -> BatchReply:
