@@ -81,6 +81,7 @@ TABULAR = Variant(
     options={"task": ["classification", "regression"]},
     defaults={"task": "classification"},
     files="""
+src/{pkg}/acquire.py
 src/{pkg}/api/fast_path.py
 src/{pkg}/api/scoring.py
 src/{pkg}/data.py
@@ -88,6 +89,7 @@ src/{pkg}/eda.py
 src/{pkg}/evaluate.py
 src/{pkg}/families.py
 src/{pkg}/features.py
+src/{pkg}/init_data.py
 src/{pkg}/metrics.py
 src/{pkg}/monitoring.py
 src/{pkg}/sample_data.py
@@ -96,6 +98,7 @@ src/{pkg}/train.py
 tests/api/test_fast_path.py
 tests/api/test_predict.py
 tests/api/test_predictor.py
+tests/test_acquire.py
 tests/test_artefacts.py
 tests/test_cli.py
 tests/test_config.py
@@ -103,6 +106,7 @@ tests/test_data.py
 tests/test_eda.py
 tests/test_evaluate.py
 tests/test_features.py
+tests/test_init_data.py
 tests/test_monitoring.py
 tests/test_sample_data.py
 tests/test_schema.py

@@ -96,7 +96,7 @@ def test_make_all_writes_every_artefact(project: BuiltProject) -> None:
     model = project.current_model()
     for name in ("metadata.json", *project.variant.model_files):
         assert (model / name).is_file(), f"make all did not write {name} in {model}"
-    figures = sorted((project.path / "reports" / "figures").glob("*.png"))
+    figures = sorted((project.path / "reports" / "figures").rglob("*.png"))
     assert figures, "make all drew no figure"
     assert all(figure.stat().st_size > 1000 for figure in figures), "an empty figure"
 

@@ -46,7 +46,7 @@ def task(project: BuiltProject) -> str:
 
 def test_make_all_writes_the_eda_and_evaluation_figures(project: BuiltProject) -> None:
     project.require("setup", "all")
-    figures = sorted((project.path / "reports" / "figures").glob("*.png"))
+    figures = sorted((project.path / "reports" / "figures").rglob("*.png"))
     assert len(figures) >= 5, f"expected EDA and evaluation figures, found {figures}"
 
 
@@ -115,7 +115,7 @@ def test_drift_on_a_shifted_batch_fails(project: BuiltProject, tmp_path: Path) -
     project.require("setup", "all")
     columns = project.config()["data"]["columns"]
     numeric = [name for name, spec in columns.items() if spec["dtype"] in ("int", "float")]
-    source = project.path / "data" / "raw" / "new_batch.csv"
+    source = project.path / "data" / "sample" / "new_batch.csv"
     with source.open(newline="", encoding="utf-8") as handle:
         reader = csv.DictReader(handle)
         fieldnames = list(reader.fieldnames or [])

@@ -31,6 +31,11 @@ from pydantic_settings import (
 DEFAULT_CONFIG_PATH = Path("configs/pipeline.yaml")
 
 
+def config_path() -> Path:
+    """The YAML file every command reads: ``PIPELINE_CONFIG``, or ``configs/pipeline.yaml``."""
+    return Path(os.environ.get("PIPELINE_CONFIG", DEFAULT_CONFIG_PATH))
+
+
 class ConfigurationError(ValueError):
     """A setting the code cannot work with; the message names the key and the fix."""
 
@@ -43,6 +48,12 @@ def describe_error(error: Exception) -> str:
     for item in error.errors():
         key = ".".join(str(part) for part in item["loc"])
         message = item["msg"].removeprefix("Value error, ")
+        if item["type"] == "extra_forbidden":
+            # YAML reads `{description: Billed, then paid}` as two keys: say how to fix it.
+            message = (
+                "unknown key (a typo? or the rest of a text value: inside {...}, put text "
+                "that holds a comma or a colon in quotes)"
+            )
         problems.append(f"{key}: {message}" if key else message)
     return "; ".join(problems)
 
@@ -88,7 +99,13 @@ class ServingConfig(Section):
 
 class MonitoringConfig(Section):
     psi_threshold: float = Field(0.2, gt=0, description="PSI above this on any feature is drift.")
-    ks_pvalue: float = Field(0.01, gt=0, lt=1)
+    pvalue: float = Field(
+        0.01,
+        gt=0,
+        lt=1,
+        description="A shift counts only when a test says it is not chance: KS for numbers, "
+        "chi-square for categories, p-value below this.",
+    )
     bins: int = Field(10, ge=2)
 
 
@@ -149,13 +166,13 @@ class ProjectSettings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        config_path = Path(os.environ.get("PIPELINE_CONFIG", DEFAULT_CONFIG_PATH))
-        if not config_path.is_file():
+        path = config_path()
+        if not path.is_file():
             raise FileNotFoundError(
-                f"pipeline config {config_path} not found; run from the project root "
+                f"pipeline config {path} not found; run from the project root "
                 "or set PIPELINE_CONFIG to the YAML file"
             )
-        yaml_settings = StrictYamlSource(settings_cls, yaml_file=config_path)
+        yaml_settings = StrictYamlSource(settings_cls, yaml_file=path)
         return init_settings, env_settings, dotenv_settings, yaml_settings
 
     def with_models_dir(self, models_dir: Path) -> Self:

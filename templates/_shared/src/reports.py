@@ -30,10 +30,14 @@ from .config import Settings
 DPI = 110
 
 
-def figures_dir(settings: Settings) -> Path:
-    """``reports/figures/``, created when missing."""
-    path = settings.paths.reports_dir / "figures"
+def figures_dir(settings: Settings, stage: str) -> Path:
+    """``reports/figures/<stage>/``, emptied of the figures an earlier run drew: a figure
+    the stage no longer draws (ROC curves after the task changed) must not stay behind
+    looking current. Call it once per run of the stage."""
+    path = settings.paths.reports_dir / "figures" / stage
     path.mkdir(parents=True, exist_ok=True)
+    for stale in path.glob("*.png"):
+        stale.unlink()
     return path
 
 

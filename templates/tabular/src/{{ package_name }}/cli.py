@@ -1,7 +1,8 @@
 """Command line: one subcommand per pipeline stage (``make data`` etc. call these).
 
 Each stage imports its module only when it runs, so ``train`` never imports FastAPI and
-``serve`` never imports matplotlib. ``all`` runs the stages in one process, so pandas,
+``serve`` never imports matplotlib. ``init-data`` writes the config's ``data`` block from
+your own file. ``all`` runs the stages in one process, so pandas,
 scikit-learn and matplotlib are imported once instead of once per stage. After ``train``,
 the run is logged to MLflow when ``tracking.enabled`` is true. How a command runs (settings,
 logging, errors) is ``cli_base``.
@@ -18,12 +19,23 @@ from pathlib import Path
 from . import cli_base
 from .cli_base import Command
 from .config import Settings
+from .config_base import config_path
 
 
 def _data(settings: Settings, args: argparse.Namespace) -> int:
-    from .sample_data import write_sample
+    from .acquire import ensure_data
 
-    write_sample(settings, overwrite=args.overwrite)
+    ensure_data(settings, overwrite=args.overwrite)
+    return 0
+
+
+def _init_data(settings: Settings, args: argparse.Namespace) -> int:
+    from . import init_data
+    from .acquire import ensure_data
+
+    config = config_path()
+    init_data.run(settings, config, args.data, args.target, force=args.force)
+    ensure_data(Settings())  # the new block, checked as every stage will check it
     return 0
 
 
@@ -68,8 +80,7 @@ def _all(settings: Settings, args: argparse.Namespace) -> int:
 def _drift(settings: Settings, args: argparse.Namespace) -> int:
     from .monitoring import run_drift
 
-    batch: Path = args.batch or settings.sample.new_batch_path
-    return run_drift(settings, batch)
+    return run_drift(settings, args.batch)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -85,8 +96,17 @@ def build_parser() -> argparse.ArgumentParser:
         help="replace the sample files (by default an existing dataset is kept)",
     )
     commands.add_parser(
-        "data", parents=[overwrite], help="write the sample dataset and a new batch"
+        "data",
+        parents=[overwrite],
+        help="make data.path available (the sample, a download, or your file) and check it",
     ).set_defaults(handler=_data)
+    init = commands.add_parser(
+        "init-data", help="describe your own CSV or Parquet file in the config's data block"
+    )
+    init.add_argument("--data", type=Path, required=True, help="your CSV or Parquet file")
+    init.add_argument("--target", required=True, help="the column to predict")
+    init.add_argument("--force", action="store_true", help="replace a data block edited by hand")
+    init.set_defaults(handler=_init_data)
     commands.add_parser("eda", help="write reports/eda.md and figures").set_defaults(handler=_eda)
     commands.add_parser(
         "train", help="compare model families and save the best model"
@@ -96,7 +116,11 @@ def build_parser() -> argparse.ArgumentParser:
     ).set_defaults(handler=_evaluate)
     drift = commands.add_parser("drift", help="compare a new batch with the training data")
     drift.add_argument(
-        "--batch", type=Path, default=None, help="CSV or Parquet batch (default: sample batch)"
+        "--batch",
+        type=Path,
+        default=None,
+        help="CSV or Parquet batch (default: the sample's batch with the sample data, else "
+        "the held-out test split)",
     )
     drift.set_defaults(handler=_drift)
     commands.add_parser(

@@ -15,6 +15,7 @@ import hashlib
 import logging
 import math
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -58,17 +59,38 @@ def file_hash(path: Path) -> str:
     return digest.hexdigest()
 
 
-def read_table(path: Path, settings: Settings) -> pd.DataFrame:
+def missing(path: Path, settings: Settings) -> str:
+    """What to do about a data file that is not there."""
+    if path == settings.sample.path:
+        return f"{path} not found; `make data` writes the sample there"
+    if path == settings.data.path and settings.data.url:
+        return f"{path} not found; `make data` downloads it from data.url"
+    if path != settings.data.path:
+        return f"{path} not found"
+    return (
+        f"{path} not found (data.path in the config). Put your file there, set data.url "
+        "(and data.sha256) for `make data` to download it, or set data.path to "
+        f"{settings.sample.path} for the bundled sample"
+    )
+
+
+def read_table(
+    path: Path, settings: Settings, text_columns: Iterable[str] | None = None
+) -> pd.DataFrame:
     """Read a CSV or Parquet file, chosen by suffix; refuse, in words, one that cannot be
-    read as a table with a header and at least one row."""
+    read as a table with a header and at least one row. ``text_columns`` (default: the
+    config's ``str`` columns) are read as text even when their values look like numbers."""
     if not path.is_file():
-        raise FileNotFoundError(f"{path} not found; run `make data` or set data.path")
+        raise DataError(missing(path, settings))
     suffix = path.suffix.lower()
     if suffix not in {*PARQUET_SUFFIXES, ".csv"}:
         raise DataError(f"{path}: unsupported file type {suffix!r}; use .csv or .parquet")
     if path.stat().st_size == 0:
         raise DataError(f"{path}: the file is empty; expected a header row, then data rows")
-    frame = _read_parquet(path) if suffix in PARQUET_SUFFIXES else _read_csv(path, settings)
+    if text_columns is None:
+        text_columns = settings.data.names("str")
+    text = list(text_columns)
+    frame = _read_parquet(path) if suffix in PARQUET_SUFFIXES else _read_csv(path, text)
     duplicated = sorted({str(name) for name in frame.columns[frame.columns.duplicated()]})
     if duplicated:
         raise DataError(f"{path}: column(s) {', '.join(duplicated)} appear more than once")
@@ -84,7 +106,7 @@ def _read_parquet(path: Path) -> pd.DataFrame:
         raise DataError(f"{path}: not a readable Parquet file ({error})") from None
 
 
-def _read_csv(path: Path, settings: Settings) -> pd.DataFrame:
+def _read_csv(path: Path, text_columns: list[str]) -> pd.DataFrame:
     try:
         with path.open(newline="", encoding="utf-8-sig") as handle:
             header = next(csv.reader(handle), [])
@@ -96,8 +118,7 @@ def _read_csv(path: Path, settings: Settings) -> pd.DataFrame:
                 "each column needs a unique name"
             )
         # Text columns stay text even when every value looks like a number (e.g. zip codes).
-        columns = settings.data.columns.items()
-        text = {name: "object" for name, spec in columns if spec.dtype == "str"}
+        text = dict.fromkeys(text_columns, "object")
         return pd.read_csv(path, dtype=text, encoding="utf-8-sig")
     except UnicodeDecodeError as error:
         raise DataError(
@@ -158,6 +179,12 @@ def check_trainable(frame: pd.DataFrame, settings: Settings, source: Path) -> No
     if settings.task != "classification":
         return
     counts = frame[data.target].value_counts()
+    absent = [label for label in data.classes or [] if label not in counts.index]
+    if absent and len(counts) >= 2:
+        raise DataError(
+            f"{source}: column {data.target!r} (the target) never holds "
+            f"{', '.join(map(repr, absent))}, which data.classes lists; remove it from the list"
+        )
     if len(counts) < 2:
         raise DataError(
             f"{source}: column {data.target!r} (the target) holds one class only, "

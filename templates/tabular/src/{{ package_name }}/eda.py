@@ -1,4 +1,4 @@
-"""Exploratory data analysis: ``reports/eda.md`` plus figures under ``reports/figures/``.
+"""Exploratory data analysis: ``reports/eda.md`` plus figures under ``reports/figures/eda/``.
 
 The report follows the configured columns, so it describes your data once ``data.path``
 points at it. Edit this file to add a section or a figure your data calls for.
@@ -106,7 +106,7 @@ def correlation(frame: pd.DataFrame, settings: Settings) -> pd.DataFrame:
 
 def report(frame: pd.DataFrame, settings: Settings) -> str:
     """The EDA markdown; writes the figures it links to."""
-    figures = figures_dir(settings)
+    figures = figures_dir(settings, "eda")
     numeric = settings.data.numeric
     categorical = settings.data.categorical + settings.data.boolean
     target = frame[settings.data.target]
@@ -158,24 +158,24 @@ def report(frame: pd.DataFrame, settings: Settings) -> str:
         "## Target balance",
         target_table,
         target_note,
-        "![target](figures/target.png)",
+        "![target](figures/eda/target.png)",
         "## Numeric columns",
         table(["column", "count", "mean", "std", "min", "median", "max"], numeric_rows, 2),
-        "![histograms](figures/histograms.png)",
+        "![histograms](figures/eda/histograms.png)",
         "## Categorical and boolean columns",
         table(["column", "count", "levels", "most frequent", "its rows"], categorical_rows)
         if categorical_rows
         else "None.",
-        *(["![categories](figures/categories.png)"] if categorical else []),
+        *(["![categories](figures/eda/categories.png)"] if categorical else []),
         "## Missing values",
         table(["column", "missing", "share (%)"], missing_rows, digits=1)
         if missing_rows
         else "No missing values.",
-        "![missingness](figures/missingness.png)",
+        "![missingness](figures/eda/missingness.png)",
         "## Correlations",
         "Pearson correlation between numeric and boolean columns"
         + (" and the target." if settings.data.target in corr.columns else "."),
-        "![correlation](figures/correlation.png)",
+        "![correlation](figures/eda/correlation.png)",
     ]
     return "\n\n".join(sections) + "\n"
 
@@ -185,5 +185,5 @@ def run(settings: Settings) -> Path:
     path = settings.paths.reports_dir / "eda.md"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(report(frame, settings), encoding="utf-8")
-    logger.info("wrote %s and figures in %s", path, figures_dir(settings))
+    logger.info("wrote %s and figures in %s", path, path.parent / "figures" / "eda")
     return path

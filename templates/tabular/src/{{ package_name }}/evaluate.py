@@ -1,6 +1,6 @@
 """Evaluation: score the saved model on the held-out test split, draw it, and report it.
 
-Writes figures under ``reports/figures/``, ``reports/metrics.json``, and the Results block
+Writes figures under ``reports/figures/evaluate/``, ``reports/metrics.json``, and the Results block
 of the README. Everything written depends only on the saved model and the data, so a
 second run changes nothing.
 
@@ -49,14 +49,19 @@ def classification_figures(
     ConfusionMatrixDisplay.from_predictions(target, predicted, ax=figure.subplots(), colorbar=False)
     paths = [save_figure(figure, figures / "confusion_matrix.png")]
     classes = list(model.classes_)
-    if len(classes) == 2:  # curves for the positive (second) class
-        scores = model.predict_proba(features)[:, 1]
-        for display, name in [(RocCurveDisplay, "roc_curve"), (PrecisionRecallDisplay, "pr_curve")]:
-            figure = Figure(figsize=(5, 4.5))
+    proba = model.predict_proba(features)
+    # Two classes: the curve of the positive (second) class. More: one curve per class
+    # against the rest, on one chart.
+    curves = [(classes[1], "test split")] if len(classes) == 2 else [(c, str(c)) for c in classes]
+    for display, name in [(RocCurveDisplay, "roc_curve"), (PrecisionRecallDisplay, "pr_curve")]:
+        figure = Figure(figsize=(5, 4.5))
+        axes = figure.subplots()
+        for label, legend in curves:
+            column = classes.index(label)
             display.from_predictions(
-                target, scores, pos_label=classes[1], ax=figure.subplots(), name="test split"
+                target == label, proba[:, column], pos_label=True, ax=axes, name=legend
             )
-            paths.append(save_figure(figure, figures / f"{name}.png"))
+        paths.append(save_figure(figure, figures / f"{name}.png"))
     return paths
 
 
@@ -125,7 +130,7 @@ def run(settings: Settings) -> dict[str, Any]:
     test = split(load(settings), settings).test
     features, target = features_and_target(test, settings)
     test_metrics = score(model, features, target, settings.task)
-    figures = figures_dir(settings)
+    figures = figures_dir(settings, "evaluate")
     if settings.task == "classification":
         paths = classification_figures(model, features, target, figures)
     else:

@@ -23,6 +23,9 @@ from sklearn.ensemble import (
     RandomForestRegressor,
 )
 from sklearn.linear_model import LogisticRegression, Ridge
+from sklearn.metrics import average_precision_score, f1_score, get_scorer, make_scorer
+
+from .config import Settings
 
 Space = dict[str, list[Any]]
 Factory = Callable[[int], Any]
@@ -111,6 +114,28 @@ RANKING_METRICS: dict[str, tuple[str, ...]] = {
     ),
     "regression": ("neg_root_mean_squared_error", "neg_mean_absolute_error", "r2"),
 }
+
+
+# Metrics defined for two classes only: each scores the positive class (the second of
+# data.classes), so several classes need an averaged variant (`_ovr`, `_macro`).
+BINARY_METRICS = ("roc_auc", "average_precision", "f1")
+
+
+def scorer(settings: Settings) -> Any:
+    """The scikit-learn scorer for the ranking metric. A two-class metric scores the
+    second of ``data.classes``, whatever its value (scikit-learn's own `f1` and
+    `average_precision` scorers assume the positive class is the number 1)."""
+    metric = settings.ranking_metric
+    classes = settings.data.classes or []
+    if metric == "f1":
+        return make_scorer(f1_score, pos_label=classes[1])
+    if metric == "average_precision":
+        return make_scorer(
+            average_precision_score,
+            response_method=("decision_function", "predict_proba"),
+            pos_label=classes[1],
+        )
+    return get_scorer(metric)
 
 
 def available(task: str) -> dict[str, tuple[Factory, Space]]:

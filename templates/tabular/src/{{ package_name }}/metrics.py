@@ -33,6 +33,11 @@ LABELS = {
     "f1": "F1",
     "roc_auc": "ROC-AUC",
     "pr_auc": "PR-AUC (average precision)",
+    "precision_macro": "Precision (macro average over classes)",
+    "recall_macro": "Recall (macro average over classes)",
+    "f1_macro": "F1 (macro average over classes)",
+    "roc_auc_ovr": "ROC-AUC (one-vs-rest, macro average)",
+    "pr_auc_macro": "PR-AUC (one-vs-rest, macro average)",
     "rmse": "RMSE",
     "mae": "MAE",
     "r2": "R²",
@@ -42,7 +47,8 @@ LABELS = {
 def classification_metrics(
     y_true: pd.Series, y_pred: np.ndarray[Any, Any], proba: np.ndarray[Any, Any], classes: list[Any]
 ) -> dict[str, float]:
-    """Binary metrics for the positive class (the second label); macro averages otherwise."""
+    """Binary metrics for the positive class (the second label); with more classes, macro
+    averages, named for their averaging (``f1_macro``, ``roc_auc_ovr``)."""
     if len(classes) == 2:
         positive = classes[1]
         scores = proba[:, 1]
@@ -57,11 +63,11 @@ def classification_metrics(
     onehot = label_binarize(y_true, classes=classes)
     return {
         "accuracy": accuracy_score(y_true, y_pred),
-        "precision": precision_score(y_true, y_pred, average="macro", zero_division=0),
-        "recall": recall_score(y_true, y_pred, average="macro"),
-        "f1": f1_score(y_true, y_pred, average="macro"),
-        "roc_auc": roc_auc_score(onehot, proba, average="macro"),
-        "pr_auc": average_precision_score(onehot, proba, average="macro"),
+        "precision_macro": precision_score(y_true, y_pred, average="macro", zero_division=0),
+        "recall_macro": recall_score(y_true, y_pred, average="macro"),
+        "f1_macro": f1_score(y_true, y_pred, average="macro"),
+        "roc_auc_ovr": roc_auc_score(onehot, proba, average="macro"),
+        "pr_auc_macro": average_precision_score(onehot, proba, average="macro"),
     }
 
 

@@ -2,9 +2,9 @@
 
 The generators draw every column from a small causal story (contract and tenure drive churn;
 area, neighbourhood and age drive price) plus noise, so models have real but imperfect
-signal. The same seed always gives the same file. Replace the data by pointing
-``data.path`` in the config at your own CSV or Parquet file; this module then only serves
-the tests and the demo.
+signal. The same seed always gives the same file, at ``sample.path``. Replace the data by
+pointing ``data.path`` in the config at your own CSV or Parquet file (``make init-data``
+writes that part of the config); this module then only serves the sample's own tests.
 """
 
 from __future__ import annotations
@@ -145,14 +145,15 @@ def generate(settings: Settings, rows: int | None = None, seed: int | None = Non
 
 
 def write_sample(settings: Settings, *, overwrite: bool = True) -> list[Path]:
-    """Write the sample dataset to ``data.path`` and a "next month" batch for the drift demo.
+    """Write the sample dataset to ``sample.path`` and a "next month" batch for the drift demo.
 
     The batch comes from the same process with another seed: new customers, no drift, so
-    ``drift`` passes on it until you change something. An existing file is kept when
-    ``overwrite`` is false, so ``make all`` never replaces a user's own data.
+    ``drift`` passes on it until you change something. Only the sample's own paths are
+    written, never ``data.path`` when it points elsewhere; an existing file is kept when
+    ``overwrite`` is false.
     """
     outputs: dict[Path, Callable[[], pd.DataFrame]] = {
-        settings.data.path: lambda: generate(settings),
+        settings.sample.path: lambda: generate(settings),
         settings.sample.new_batch_path: lambda: generate(
             settings, rows=settings.sample.new_batch_rows, seed=settings.sample.seed + 1
         ),

@@ -79,6 +79,7 @@ def _kind_column(dtype: str, required: bool = True) -> pa.Column:
 
 FINITE = "finite numbers only"
 NOT_EMPTY = "at least one value"
+CLASSES = "one of data.classes"
 
 
 def _finite(series: pd.Series) -> pd.Series:
@@ -135,6 +136,12 @@ def _describe(errors: SchemaErrors) -> str:
                 lines.append(
                     f"column {column!r}: {len(rows)} infinite value(s); leave the cell empty "
                     "for an unknown value"
+                )
+            elif check == CLASSES:
+                examples = ", ".join(map(repr, rows.failure_case.drop_duplicates().head(3)))
+                lines.append(
+                    f"column {column!r} (the target): {len(rows)} value(s) not in data.classes, "
+                    f"e.g. {examples}"
                 )
             elif check in _KIND_MESSAGES.values():
                 lines.append(f"column {column!r}: {check} (found {_dtype_of(errors, column)})")
@@ -201,7 +208,9 @@ def validate(
             values[target] = pa.Column(checks=finite, nullable=False)
         else:
             kinds[target] = pa.Column(nullable=True)
-            values[target] = pa.Column(nullable=False)
+            classes = settings.data.classes or []
+            listed = pa.Check.isin(classes, name=CLASSES, error=CLASSES)
+            values[target] = pa.Column(checks=listed, nullable=False)
     frame = df.loc[:, [c for c in known if c in df.columns]]
     _run(pa.DataFrameSchema(kinds), frame, source)
     _run(pa.DataFrameSchema(values), frame, source)

@@ -23,7 +23,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sklearn.metrics import get_scorer
 from sklearn.model_selection import (
     KFold,
     ParameterGrid,
@@ -38,7 +37,7 @@ from . import artefacts
 from .artefacts import CandidateScore, ChosenModel, FeatureSchema, Metadata
 from .config import Settings
 from .data import Dataset, features_and_target, load_dataset
-from .families import families
+from .families import families, scorer
 from .features import build_preprocessor
 from .metrics import score
 from .model_dir import model_version, template_version
@@ -114,6 +113,7 @@ def search_family(name: str, settings: Settings, dataset: Dataset) -> Candidate:
         else KFold(folds, shuffle=True, random_state=settings.train.seed)
     )
     grid = {f"model__{key}": values for key, values in space.items()}
+    ranking = scorer(settings)
     draws = min(settings.train.search_iterations, len(ParameterGrid(grid)))
     logger.info("%s: %d candidates x %d folds", name, draws, folds)
     started = time.perf_counter()
@@ -121,7 +121,7 @@ def search_family(name: str, settings: Settings, dataset: Dataset) -> Candidate:
         make_pipeline(settings, factory(settings.train.seed)),
         grid,
         n_iter=draws,
-        scoring=settings.train.primary_metric,
+        scoring=ranking,
         cv=splitter,
         # train.n_jobs defaults to 1: on two cores, starting workers (each imports
         # scikit-learn) costs more than it saves here (measured: 28 s with 2, 21 s with 1).
@@ -136,9 +136,7 @@ def search_family(name: str, settings: Settings, dataset: Dataset) -> Candidate:
     with threadpool_limits(limits=1):
         search.fit(x_train, y_train)
     best = int(search.best_index_)
-    val_score = float(
-        get_scorer(settings.train.primary_metric)(search.best_estimator_, x_val, y_val)
-    )
+    val_score = float(ranking(search.best_estimator_, x_val, y_val))
     logger.info(
         "%s: best cv %.4f, validation %.4f (%.1f s)",
         name,
@@ -220,7 +218,7 @@ def run(settings: Settings) -> TrainingResult:
         trained_at=trained_at,
         variant="tabular",
         task=settings.task,
-        primary_metric=settings.train.primary_metric,
+        primary_metric=settings.ranking_metric,
         test_metrics=test_metrics,
         data_hash=dataset.data_hash,
         template_version=template_version(),
@@ -235,7 +233,7 @@ def run(settings: Settings) -> TrainingResult:
     logger.info(
         "winner: %s (validation %s %.4f); test %s in %.1f s",
         winner.name,
-        settings.train.primary_metric,
+        settings.ranking_metric,
         winner.val_score,
         ", ".join(f"{k}={v:.4f}" for k, v in test_metrics.items()),
         time.perf_counter() - started,
@@ -248,7 +246,7 @@ def run(settings: Settings) -> TrainingResult:
         directory=directory,
         params={
             "model": winner.name,
-            "primary_metric": settings.train.primary_metric,
+            "primary_metric": settings.ranking_metric,
             "cv_folds": settings.train.cv_folds,
             "search_iterations": settings.train.search_iterations,
             "seed": settings.train.seed,

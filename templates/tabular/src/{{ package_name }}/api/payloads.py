@@ -82,7 +82,11 @@ def _column_field(spec: ColumnSpec) -> Any:
         constraints["max_length"] = MAX_TEXT_LENGTH
     # A nullable column may be left out: missing means unknown, which the model imputes.
     default: Any = None if spec.nullable else ...
-    return Field(default, description=spec.description or None, **constraints)
+    description = spec.description
+    if spec.dtype == "int":
+        # As the data step reads a CSV integer column with gaps (`59.0`): see _whole_number.
+        description = f"{description} (a whole number; 59.0 is read as 59)".strip()
+    return Field(default, description=description or None, **constraints)
 
 
 def example_from_columns(columns: Mapping[str, ColumnSpec]) -> dict[str, Any]:
