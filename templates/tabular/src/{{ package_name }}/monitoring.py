@@ -51,6 +51,8 @@ UNSEEN = "(unseen in training)"
 # Share given to an empty bin so that log(current / reference) stays finite: a bin that is
 # empty on one side still counts heavily, without one empty bin turning PSI into infinity.
 EMPTY_BIN_SHARE = 1e-4
+# Rows of the batch each bin must expect for the chi-square approximation to hold.
+MIN_EXPECTED = 5.0
 
 
 def _shares(counts: NDArray[np.float64]) -> NDArray[np.float64]:
@@ -127,13 +129,29 @@ def ks(reference: ArrayLike, current: ArrayLike) -> tuple[float, float] | None:
 def chi_square(
     reference: Sequence[Any] | pd.Series, current: Sequence[Any] | pd.Series
 ) -> tuple[float, float] | None:
-    """Chi-square test that both sides share one distribution over the categories (and
-    missing, and unseen); None when fewer than two bins hold any row."""
-    table = np.vstack(_category_counts(reference, current))
-    table = table[:, table.sum(axis=0) > 0]
-    if table.shape[1] < 2 or (table.sum(axis=1) == 0).any():
+    """Chi-square test that ``current`` follows the reference's shares of the categories
+    (and of missing and unseen values); None when fewer than two bins are left.
+
+    The test is only trustworthy when every bin expects at least ``MIN_EXPECTED`` rows of
+    the batch, so rarer bins are pooled (a 6 % category in a 30-row batch expects 1.8 rows:
+    one row more or less would otherwise look like a shift).
+    """
+    ref_counts, cur_counts = _category_counts(reference, current)
+    if ref_counts.sum() == 0 or cur_counts.sum() == 0:
         return None
-    result = stats.chi2_contingency(table, correction=False)
+    expected = ref_counts / ref_counts.sum() * cur_counts.sum()
+    order = np.argsort(expected)
+    rare = order[np.cumsum(expected[order]) < MIN_EXPECTED]
+    # The rare bins together, plus the next-smallest bin when they still expect too few.
+    pooled = order[: len(rare) + 1] if len(rare) else order[:0]
+    kept = np.setdiff1d(np.arange(len(expected)), pooled)
+    observed = np.append(cur_counts[kept], cur_counts[pooled].sum())
+    wanted = np.append(expected[kept], expected[pooled].sum())
+    if len(pooled) == 0:
+        observed, wanted = observed[:-1], wanted[:-1]
+    if len(observed) < 2:
+        return None
+    result = stats.chisquare(observed, wanted)
     return float(result.statistic), float(result.pvalue)
 
 
