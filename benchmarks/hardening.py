@@ -6,9 +6,10 @@ All against the default tabular project, served from its own `serve` command:
 - **fuzz**: Schemathesis from the service's OpenAPI schema with every check, and the
   service's own `/metrics` before and after, which count the requests it answered and how
   many were 5xx. Targets: >= 2,000 requests, 0 5xx, 0 schema violations.
-- **worst error reply**: hostile bodies just under the body cap (a record stuffed with
-  unknown keys, a batch of wrong records, deep nesting, a huge string, garbage), each sent
-  five times. Target: every reply <= 64 KB and <= 50 ms.
+- **worst error reply**: hostile bodies just under each route's cap (`/predict`:
+  `serving.max_record_bytes`, `/predict/batch`: `serving.max_body_bytes`): a record stuffed
+  with unknown keys, a batch of wrong records, deep nesting, a huge string, garbage, each
+  sent five times. Target: every reply <= 64 KB and <= 50 ms.
 - **load** (see `benchmarks/load.py`): the server on core 0, the client on core 1.
 - **crash matrix**: `train` is killed (SIGKILL) the moment each file of a new model appears
   in its staging folder, and while `models/CURRENT` is being replaced; a service runs
@@ -95,45 +96,57 @@ def bench_fuzz(server: RunningServer, workdir: Path, examples: int) -> dict[str,
     }
 
 
-def _hostile_bodies(project: BuiltProject, cap: int) -> dict[str, tuple[str, bytes]]:
-    columns = list(project.config()["data"]["columns"])
-    record = records_of(project, 1)[0]
+def _stuffed(record: dict[str, Any], size: int) -> dict[str, Any]:
+    """``record`` plus as many unknown keys as keep its JSON under ``size`` bytes."""
     stuffed: dict[str, Any] = dict(record)
     key = 0
-    while len(json.dumps(stuffed)) < cap - 64:
+    while len(json.dumps(stuffed)) < size - 64:
         stuffed.update({f"k{key + i}": i for i in range(1000)})
         key += 1000
-    while len(json.dumps(stuffed)) >= cap:
+    while len(json.dumps(stuffed)) >= size:
         stuffed.popitem()
+    return stuffed
+
+
+def _hostile_bodies(project: BuiltProject) -> dict[str, tuple[str, bytes]]:
+    """The worst bodies under each route's cap: `/predict` takes one record
+    (`serving.max_record_bytes`), `/predict/batch` up to `serving.max_body_bytes`."""
+    serving = project.config()["serving"]
+    cap, record_cap = int(serving["max_body_bytes"]), int(serving["max_record_bytes"])
+    limit = int(serving["max_batch_records"])
+    columns = list(project.config()["data"]["columns"])
+    record = records_of(project, 1)[0]
     wrong: dict[str, Any] = {name: [] for name in columns}
-    limit = int(project.config()["serving"]["max_batch_records"])
     fitting = (cap - 64) // len(json.dumps(wrong) + ", ")
-    wrong_batch = {"records": [wrong] * min(limit, fitting)}
-    many = {"records": [wrong] * fitting}
-    depth = (cap - 200) // 2
+    depth = (record_cap - 200) // 2
     nested = ('{"' + columns[0] + '": ' + "[" * depth + "]" * depth + "}").encode()
-    huge_text = json.dumps({**record, columns[0]: "x" * (cap - 1000)}).encode()
-    garbage = bytes(range(256)) * ((cap - 100) // 256)
-    too_many = {"records": [record] * (limit + 1)}
+    batch_depth = (cap - 200) // 2
+    batch_nested = ('{"records": [' + "[" * batch_depth + "]" * batch_depth + "]}").encode()
+    bodies = {
+        "record stuffed with unknown keys": _stuffed(record, record_cap),
+        "batch of one record stuffed with unknown keys": {"records": [_stuffed(record, cap - 32)]},
+        "batch of records with every field wrong": {"records": [wrong] * min(limit, fitting)},
+        "as many records as the body cap allows": {"records": [wrong] * fitting},
+        "one huge string": {**record, columns[0]: "x" * (record_cap - 1000)},
+        "one record over the batch cap": {"records": [record] * (limit + 1)},
+    }
+    routes = {
+        name: "/predict/batch" if "records" in body else "/predict" for name, body in bodies.items()
+    }
+    encoded = {name: (routes[name], json.dumps(body).encode()) for name, body in bodies.items()}
     return {
-        "record stuffed with unknown keys": ("/predict", json.dumps(stuffed).encode()),
-        "batch of records with every field wrong": (
-            "/predict/batch",
-            json.dumps(wrong_batch).encode(),
-        ),
-        "as many records as the body cap allows": ("/predict/batch", json.dumps(many).encode()),
-        "nesting as deep as the cap allows": ("/predict", nested),
-        "one huge string": ("/predict", huge_text),
-        "binary garbage": ("/predict", garbage),
-        "one record over the batch cap": ("/predict/batch", json.dumps(too_many).encode()),
-        "one byte over the body cap": ("/predict", b" " * (cap + 1)),
+        **encoded,
+        "nesting as deep as the record cap allows": ("/predict", nested),
+        "nesting as deep as the body cap allows": ("/predict/batch", batch_nested),
+        "binary garbage": ("/predict/batch", bytes(range(256)) * ((cap - 100) // 256)),
+        "one byte over the record cap": ("/predict", b" " * (record_cap + 1)),
+        "one byte over the body cap": ("/predict/batch", b" " * (cap + 1)),
     }
 
 
 def bench_worst_reply(server: RunningServer, project: BuiltProject) -> dict[str, Any]:
-    cap = int(project.config()["serving"]["max_body_bytes"])
     results = {}
-    for name, (path, body) in _hostile_bodies(project, cap).items():
+    for name, (path, body) in _hostile_bodies(project).items():
         times, sizes, statuses = [], [], set()
         for _ in range(5):
             started = time.perf_counter()

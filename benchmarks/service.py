@@ -38,8 +38,9 @@ def _typed(value: str, dtype: str) -> Any:
 
 def records_of(project: BuiltProject, count: int) -> list[dict[str, Any]]:
     """Real rows of the shipped new batch, typed as the API expects (missing -> omitted)."""
-    columns = project.config()["data"]["columns"]
-    batch = project.path / "data" / "raw" / "new_batch.csv"
+    config = project.config()
+    columns = config["data"]["columns"]
+    batch = project.path / config["sample"]["new_batch_path"]
     with batch.open(newline="", encoding="utf-8") as handle:
         rows = list(csv.DictReader(handle))
     records = []

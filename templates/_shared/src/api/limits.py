@@ -1,6 +1,7 @@
 """Limits that keep one worker responsive, whatever it is sent.
 
-- **Body size**: a body over ``serving.max_body_bytes`` is a 413 before it is parsed. A
+- **Body size**: a body over ``serving.max_body_bytes`` (or a route's own, tighter cap: one
+  record needs far less than a batch) is a 413 before it is parsed. A
   declared ``Content-Length`` over the limit is answered at once; a body sent without one
   (chunked) is counted as it streams in and cut off as soon as it passes the limit, so an
   oversized request never costs more than ``max_body_bytes`` of memory.
@@ -17,6 +18,7 @@ Machinery shared by every variant of the template: you rarely need to change it.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from http import HTTPStatus
 
 from fastapi import HTTPException
@@ -26,26 +28,33 @@ NEVER_REFUSED = frozenset({"/health", "/ready", "/metrics"})
 """Paths the concurrency limit lets through, always."""
 
 
-def _too_large_message(limit: int) -> str:
-    return f"request body is larger than {limit} bytes (serving.max_body_bytes)"
+def _too_large_message(limit: int, setting: str) -> str:
+    return f"request body is larger than {limit} bytes ({setting})"
 
 
 class BodySizeLimitMiddleware:
-    def __init__(self, app: ASGIApp, max_body_bytes: int) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        max_body_bytes: int,
+        limits: Mapping[str, tuple[int, str]] | None = None,
+    ) -> None:
         self.app = app
-        self.max_body_bytes = max_body_bytes
+        self.default = (max_body_bytes, "serving.max_body_bytes")
+        self.limits = dict(limits or {})  # path -> (bytes, the setting that sets it)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        limit, setting = self.limits.get(scope["path"], self.default)
         declared = dict(scope["headers"]).get(b"content-length")
-        if declared is not None and (not declared.isdigit() or int(declared) > self.max_body_bytes):
+        if declared is not None and (not declared.isdigit() or int(declared) > limit):
             too_large = declared.isdigit()
             await self._refuse(
                 send,
                 HTTPStatus.REQUEST_ENTITY_TOO_LARGE if too_large else HTTPStatus.BAD_REQUEST,
-                _too_large_message(self.max_body_bytes)
+                _too_large_message(limit, setting)
                 if too_large
                 else "Content-Length header is not a number",
             )
@@ -58,12 +67,12 @@ class BodySizeLimitMiddleware:
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.max_body_bytes:
+                if received > limit:
                     # FastAPI re-raises an HTTPException raised while reading the body, so
                     # the app's own handler answers with this 413.
                     raise HTTPException(
                         status_code=HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
-                        detail=_too_large_message(self.max_body_bytes),
+                        detail=_too_large_message(limit, setting),
                     )
             return message
 

@@ -76,7 +76,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app.add_exception_handler(RequestValidationError, validation_error_handler)
     # Added last = outermost: the request id and timing cover both limits' refusals too.
-    app.add_middleware(BodySizeLimitMiddleware, max_body_bytes=settings.serving.max_body_bytes)
+    app.add_middleware(
+        BodySizeLimitMiddleware,
+        max_body_bytes=settings.serving.max_body_bytes,
+        limits=prediction.body_limits,
+    )
     app.add_middleware(
         ConcurrencyLimitMiddleware, max_requests=settings.serving.max_concurrent_requests
     )

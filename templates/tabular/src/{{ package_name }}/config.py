@@ -127,6 +127,13 @@ class TrainConfig(Section):
 
 
 class ServingConfig(config_base.ServingConfig):
+    max_record_bytes: int = Field(
+        64_000,
+        ge=1024,
+        description="Body cap of POST /predict (one record); batches take max_body_bytes. "
+        "Parsing a body costs time before any check can refuse it, and one record of even "
+        "hundreds of columns fits in a few kilobytes.",
+    )
     fast_path: bool = Field(
         True,
         description="Replay the fitted pipeline in numpy where that reproduces scikit-learn's "

@@ -7,7 +7,8 @@ returns the prediction routes and the request models they validate themselves.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 from fastapi import APIRouter
 from pydantic import BaseModel
@@ -24,3 +25,5 @@ class PredictionRoutes:
     """Request models the routes parse themselves; ``api.main`` adds them to OpenAPI."""
     worker: Offload | None = None
     """The process the routes hand CPU-bound work to; ``api.main`` starts and stops it."""
+    body_limits: Mapping[str, tuple[int, str]] = field(default_factory=dict)
+    """Body caps tighter than ``serving.max_body_bytes``, by path: (bytes, the setting)."""

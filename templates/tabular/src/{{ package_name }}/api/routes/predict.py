@@ -114,4 +114,11 @@ def build_routes(settings: Settings, store: ModelStore) -> PredictionRoutes:
         responses=ERROR_RESPONSES,
         openapi_extra=_body(batch_model.__name__),
     )
-    return PredictionRoutes(router=router, body_models=(record_model, batch_model), worker=worker)
+    return PredictionRoutes(
+        router=router,
+        body_models=(record_model, batch_model),
+        worker=worker,
+        body_limits={
+            PREDICT_ROUTE: (settings.serving.max_record_bytes, "serving.max_record_bytes")
+        },
+    )
