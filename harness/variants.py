@@ -106,6 +106,7 @@ tests/test_data.py
 tests/test_eda.py
 tests/test_evaluate.py
 tests/test_features.py
+tests/test_figures.py
 tests/test_init_data.py
 tests/test_monitoring.py
 tests/test_sample_data.py

@@ -17,6 +17,7 @@ Machinery shared by every variant of the template: you rarely need to change it.
 from __future__ import annotations
 
 import html
+import logging
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -24,6 +25,8 @@ import matplotlib as mpl
 from matplotlib.figure import Figure
 
 from .config import Settings
+
+logger = logging.getLogger(__name__)
 
 # --- figures ---------------------------------------------------------------------------
 
@@ -41,7 +44,27 @@ def figures_dir(settings: Settings, stage: str) -> Path:
     return path
 
 
+def figure_problems(figure: Figure) -> list[str]:
+    """What a reader of ``figure`` would miss: every visible plot needs a title (its own or
+    the figure's) and both axes labelled. Empty when the figure is complete."""
+    problems = []
+    plots = [ax for ax in figure.axes if ax.get_visible() and ax.get_label() != "<colorbar>"]
+    for number, ax in enumerate(plots, start=1):
+        name = repr(ax.get_title()) if ax.get_title() else f"plot {number}"
+        if not ax.get_title() and not figure.get_suptitle():
+            problems.append(f"{name} has no title")
+        for axis, label in (("x", ax.get_xlabel()), ("y", ax.get_ylabel())):
+            if not label:
+                problems.append(f"{name} has no {axis}-axis label")
+    return problems
+
+
 def save_figure(figure: Figure, path: Path) -> Path:
+    """Save ``figure`` as a PNG; a figure a reader could not read (no title, an unlabelled
+    axis) is saved all the same, with a warning naming what is missing."""
+    problems = figure_problems(figure)
+    if problems:
+        logger.warning("%s: %s", path.name, "; ".join(problems))
     mpl.use("Agg")  # no display needed, and the same output everywhere
     figure.tight_layout()
     figure.savefig(path, dpi=DPI)

@@ -38,7 +38,8 @@ def plot_missingness(frame: pd.DataFrame, path: Path) -> Path:
     ax = figure.subplots()
     ax.barh(range(len(share)), share.to_numpy(), color="#d62728")
     ax.set_yticks(range(len(share)), share.index.astype(str).tolist())
-    ax.set_xlabel("missing values (%)")
+    ax.set_ylabel("column")
+    ax.set_xlabel("missing values (% of rows)")
     ax.set_xlim(0, max(5.0, float(share.max()) * 1.1))
     ax.set_title("Missing values per column")
     return save_figure(figure, path)
@@ -49,6 +50,9 @@ def plot_histograms(frame: pd.DataFrame, columns: list[str], path: Path) -> Path
     for ax, column in zip(axes, columns, strict=True):
         ax.hist(frame[column].dropna(), bins=30, histtype="stepfilled", color="#1f77b4")
         ax.set_title(column)
+        ax.set_xlabel(column)  # names carry units: tenure_months, living_area_sqm
+        ax.set_ylabel("rows")
+    figure.suptitle("Distribution of each numeric column (missing values left out)")
     return save_figure(figure, path)
 
 
@@ -60,6 +64,9 @@ def plot_categories(frame: pd.DataFrame, columns: list[str], path: Path) -> Path
         ax.barh(range(len(counts)), counts.to_numpy(), color="#2ca02c")
         ax.set_yticks(range(len(counts)), counts.index.tolist())
         ax.set_title(column)
+        ax.set_xlabel("rows")
+        ax.set_ylabel("value")
+    figure.suptitle("Rows per value of each categorical column")
     return save_figure(figure, path)
 
 
@@ -73,8 +80,10 @@ def plot_correlation(corr: pd.DataFrame, path: Path) -> Path:
     ax.set_yticks(range(len(labels)), labels)
     for (i, j), value in np.ndenumerate(corr.to_numpy()):
         ax.text(j, i, f"{value:.2f}", ha="center", va="center", fontsize=7)
-    figure.colorbar(image, ax=ax, shrink=0.8)
-    ax.set_title("Pearson correlation")
+    figure.colorbar(image, ax=ax, shrink=0.8, label="Pearson r")
+    ax.set_xlabel("column")
+    ax.set_ylabel("column")
+    ax.set_title("Pearson correlation between numeric columns")
     return save_figure(figure, path)
 
 
@@ -85,9 +94,23 @@ def plot_target(target: pd.Series, classification: bool, path: Path) -> Path:
         counts = target.value_counts().sort_index()
         ax.bar(range(len(counts)), counts.to_numpy(), color="#9467bd")
         ax.set_xticks(range(len(counts)), counts.index.astype(str).tolist())
-        ax.set_ylabel("rows")
+        ax.set_xlabel(f"{target.name} (class)")
+        # The share a model that always answers the most frequent class would get right.
+        majority = float(counts.max())
+        ax.axhline(majority, color="grey", linestyle="--", linewidth=1)
+        ax.annotate(
+            f"majority class: {majority / counts.sum():.1%} of rows",
+            (0.02, majority),
+            xycoords=("axes fraction", "data"),
+            va="bottom",
+            fontsize=8,
+        )
     else:
         ax.hist(target, bins=40, histtype="stepfilled", color="#9467bd")
+        ax.axvline(float(target.mean()), color="grey", linestyle="--", linewidth=1, label="mean")
+        ax.set_xlabel(str(target.name))
+        ax.legend()
+    ax.set_ylabel("rows")
     ax.set_title(f"Target: {target.name}")
     return save_figure(figure, path)
 

@@ -17,6 +17,7 @@ from typing import Any
 
 import pandas as pd
 from matplotlib.figure import Figure
+from sklearn.dummy import DummyClassifier, DummyRegressor
 from sklearn.metrics import (
     ConfusionMatrixDisplay,
     PrecisionRecallDisplay,
@@ -41,26 +42,66 @@ from .reports import (
 logger = logging.getLogger(__name__)
 
 
+def _class_names(target: str, classes: list[Any]) -> list[str]:
+    """Tick labels for classes: text classes as they are; numbers and flags with the
+    target's name, so a reader sees `churned = 1`, not a bare `1`."""
+    return [c if isinstance(c, str) else f"{target} = {c}" for c in classes]
+
+
 def classification_figures(
     model: Any, features: pd.DataFrame, target: pd.Series, figures: Path
 ) -> list[Path]:
-    predicted = model.predict(features)
-    figure = Figure(figsize=(5, 4.5))
-    ConfusionMatrixDisplay.from_predictions(target, predicted, ax=figure.subplots(), colorbar=False)
-    paths = [save_figure(figure, figures / "confusion_matrix.png")]
     classes = list(model.classes_)
+    names = _class_names(str(target.name), classes)
+    figure = Figure(figsize=(5.5, 4.8))
+    axes = figure.subplots()
+    ConfusionMatrixDisplay.from_predictions(
+        target,
+        model.predict(features),
+        labels=classes,
+        display_labels=names,
+        ax=axes,
+        colorbar=False,
+    )
+    axes.set_title(f"Confusion matrix, test split ({len(target)} rows)")
+    axes.set_xlabel("predicted class")
+    axes.set_ylabel("true class")
+    paths = [save_figure(figure, figures / "confusion_matrix.png")]
     proba = model.predict_proba(features)
     # Two classes: the curve of the positive (second) class. More: one curve per class
     # against the rest, on one chart.
-    curves = [(classes[1], "test split")] if len(classes) == 2 else [(c, str(c)) for c in classes]
-    for display, name in [(RocCurveDisplay, "roc_curve"), (PrecisionRecallDisplay, "pr_curve")]:
-        figure = Figure(figsize=(5, 4.5))
+    curves = [1] if len(classes) == 2 else list(range(len(classes)))
+    for display, name, title, labels in [
+        (
+            RocCurveDisplay,
+            "roc_curve",
+            "ROC curve",
+            ("false positive rate (other rows flagged)", "true positive rate (recall)"),
+        ),
+        (
+            PrecisionRecallDisplay,
+            "pr_curve",
+            "Precision-recall curve",
+            ("recall (share of the class found)", "precision (share of flags correct)"),
+        ),
+    ]:
+        figure = Figure(figsize=(5.5, 4.8))
         axes = figure.subplots()
-        for label, legend in curves:
-            column = classes.index(label)
+        for index in curves:
             display.from_predictions(
-                target == label, proba[:, column], pos_label=True, ax=axes, name=legend
+                target == classes[index],
+                proba[:, index],
+                pos_label=True,
+                ax=axes,
+                name=names[index],
+                # The reference: chance (the diagonal) for ROC, the class's share of rows
+                # (what random guessing scores) for precision-recall.
+                plot_chance_level=display is PrecisionRecallDisplay or index == curves[0],
             )
+        against = "" if len(classes) == 2 else ", each class against the rest"
+        axes.set_title(f"{title}, test split{against}")
+        axes.set_xlabel(labels[0])
+        axes.set_ylabel(labels[1])
         paths.append(save_figure(figure, figures / f"{name}.png"))
     return paths
 
@@ -69,12 +110,31 @@ def regression_figures(
     model: Any, features: pd.DataFrame, target: pd.Series, figures: Path
 ) -> list[Path]:
     predicted = model.predict(features)
+    unit = str(target.name)
     paths = []
-    for kind, name in [("residual_vs_predicted", "residuals"), ("actual_vs_predicted", "actual")]:
-        figure = Figure(figsize=(5, 4.5))
+    for kind, name, title, labels in [
+        (
+            "residual_vs_predicted",
+            "residuals",
+            "Residuals against predictions (0 = exact)",
+            (f"predicted {unit}", f"actual - predicted {unit}"),
+        ),
+        (
+            "actual_vs_predicted",
+            "actual",
+            "Actual against predicted (diagonal = exact)",
+            (f"predicted {unit}", f"actual {unit}"),
+        ),
+    ]:
+        figure = Figure(figsize=(5.5, 4.8))
+        axes = figure.subplots()
+        # Both kinds draw their reference line: y = 0 for residuals, y = x for actual values.
         PredictionErrorDisplay.from_predictions(
-            target, predicted, kind=kind, ax=figure.subplots(), random_state=0
+            target, predicted, kind=kind, ax=axes, random_state=0
         )
+        axes.set_title(f"{title}, test split")
+        axes.set_xlabel(labels[0])
+        axes.set_ylabel(labels[1])
         paths.append(save_figure(figure, figures / f"{name}_vs_predicted.png"))
     return paths
 
@@ -84,8 +144,52 @@ def metric_header(name: str) -> tuple[str, float]:
     return (name.removeprefix("neg_"), -1.0) if name.startswith("neg_") else (name, 1.0)
 
 
+# Errors: lower is better. Every other reported metric: higher is better.
+LOWER_IS_BETTER = frozenset({"rmse", "mae"})
+
+
+def baseline(task: str) -> tuple[str, Any]:
+    """The model that learnt nothing, which every model must stand beside: the majority
+    class (its class shares as probabilities), or the mean of the training target."""
+    if task == "classification":
+        return "majority class", DummyClassifier(strategy="prior")
+    return "training mean", DummyRegressor(strategy="mean")
+
+
+def not_beaten(model: dict[str, float], reference: dict[str, float]) -> list[str]:
+    """The metrics on which the model does no better than the baseline."""
+    return [
+        name
+        for name, value in model.items()
+        if (value >= reference[name] if name in LOWER_IS_BETTER else value <= reference[name])
+    ]
+
+
+def baseline_sentence(name: str, model: dict[str, float], reference: dict[str, float]) -> str:
+    """What the comparison with the baseline says, in words."""
+    behind = not_beaten(model, reference)
+    if not behind:
+        return f"The model beats the {name} baseline on every metric."
+    listed = ", ".join(
+        f"{LABELS.get(metric, metric)} ({cell(model[metric])} against {cell(reference[metric])})"
+        for metric in behind
+    )
+    sentence = f"The model does **not** beat the {name} baseline on {listed}."
+    if "accuracy" in behind and "recall" in model:
+        sentence += (
+            f" Always answering the most frequent class is right on "
+            f"{reference['accuracy']:.1%} of rows and finds none of the other class; the "
+            f"model trades accuracy for finding it (recall {model['recall']:.1%})."
+        )
+    return sentence
+
+
 def results_markdown(
-    metadata: Metadata, test_metrics: dict[str, float], figures: list[Path], base: Path
+    metadata: Metadata,
+    test_metrics: dict[str, float],
+    reference: tuple[str, dict[str, float]],
+    figures: list[Path],
+    base: Path,
 ) -> str:
     metric, sign = metric_header(metadata.primary_metric)
     chosen = metadata.chosen.name
@@ -101,8 +205,10 @@ def results_markdown(
             for c in metadata.candidates
         ],
     )
+    name, baseline_metrics = reference
     tests = table(
-        ["test metric", "value"], [[LABELS.get(k, k), v] for k, v in test_metrics.items()]
+        ["test metric", chosen, f"baseline ({name})"],
+        [[LABELS.get(k, k), v, baseline_metrics[k]] for k, v in test_metrics.items()],
     )
     images = "\n".join(
         f"![{path.stem.replace('_', ' ')}]({Path(os.path.relpath(path, base)).as_posix()})"
@@ -117,6 +223,7 @@ def results_markdown(
             candidates,
             "Held-out test split:",
             tests,
+            baseline_sentence(name, test_metrics, baseline_metrics),
             images,
         ]
     )
@@ -127,9 +234,12 @@ def run(settings: Settings) -> dict[str, Any]:
     model, metadata = saved.pipeline, saved.metadata
     if file_hash(settings.data.path) != metadata.data_hash:
         logger.warning("%s changed since training; run `make train` again", settings.data.path)
-    test = split(load(settings), settings).test
-    features, target = features_and_target(test, settings)
+    parts = split(load(settings), settings)
+    features, target = features_and_target(parts.test, settings)
     test_metrics = score(model, features, target, settings.task)
+    name, dummy = baseline(settings.task)
+    dummy.fit(*features_and_target(parts.train, settings))
+    baseline_metrics = score(dummy, features, target, settings.task)
     figures = figures_dir(settings, "evaluate")
     if settings.task == "classification":
         paths = classification_figures(model, features, target, figures)
@@ -141,8 +251,10 @@ def run(settings: Settings) -> dict[str, Any]:
         "model_version": metadata.model_version,
         "chosen": metadata.chosen.model_dump(mode="json"),
         "primary_metric": metadata.primary_metric,
-        "test_rows": len(test),
+        "test_rows": len(parts.test),
         "test_metrics": test_metrics,
+        "baseline": {"name": name, "test_metrics": baseline_metrics},
+        "not_beating_the_baseline": not_beaten(test_metrics, baseline_metrics),
         "candidates": [candidate.model_dump(mode="json") for candidate in metadata.candidates],
         "figures": [path.as_posix() for path in paths],
     }
@@ -151,7 +263,9 @@ def run(settings: Settings) -> dict[str, Any]:
     logger.info("wrote %s and %d figures", metrics_path, len(paths))
 
     readme = settings.paths.readme
-    block = results_markdown(metadata, test_metrics, paths, readme.resolve().parent)
+    block = results_markdown(
+        metadata, test_metrics, (name, baseline_metrics), paths, readme.resolve().parent
+    )
     try:
         changed = update_readme(readme, block)
     except MarkersMissingError as error:
