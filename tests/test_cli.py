@@ -50,6 +50,24 @@ def test_new_renders_initialises_git_and_commits(released: Path, tmp_path: Path)
     assert git(project, "status", "--porcelain") == ""
 
 
+def test_new_takes_the_author_from_git_config(
+    released: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = tmp_path / "gitconfig"
+    config.write_text("[user]\n\tname = Ada Lovelace\n\temail = ada@example.org\n")
+    monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(config))
+    project = tmp_path / "by-ada"
+    assert new(released, project, "--no-sync") == 0
+    answers = yaml.safe_load((project / ".copier-answers.yml").read_text())
+    assert (answers["author_name"], answers["author_email"]) == ("Ada Lovelace", "ada@example.org")
+    assert "Ada Lovelace" in (project / "LICENSE").read_text()
+    given = tmp_path / "given"
+    assert new(released, given, "--no-sync", "--data", "author_name=Grace Hopper") == 0
+    assert yaml.safe_load((given / ".copier-answers.yml").read_text())["author_name"] == (
+        "Grace Hopper"
+    )
+
+
 def test_new_with_sync_commits_the_lockfile(released: Path, tmp_path: Path) -> None:
     project = tmp_path / "synced"
     assert new(released, project) == 0

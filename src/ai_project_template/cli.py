@@ -55,6 +55,9 @@ def cmd_new(args: argparse.Namespace) -> int:
         source,
         destination,
         data=data,
+        # Your git identity instead of "Your Name" in LICENSE, pyproject and the model card;
+        # an answer you give (--data author_name=...) wins.
+        user_defaults=project_setup.git_author(),
         defaults=args.defaults,
         unsafe=False,
         vcs_ref=args.vcs_ref,

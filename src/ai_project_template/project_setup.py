@@ -20,6 +20,19 @@ def run(command: list[str], cwd: Path) -> None:
         raise SetupError(f"`{' '.join(command)}` failed in {cwd}:\n{output}")
 
 
+def git_author() -> dict[str, str]:
+    """`author_name` and `author_email` from the user's git config, where set: `aipt new`
+    offers them as the answers' defaults (plain Copier keeps the template's)."""
+    author = {}
+    for question, key in (("author_name", "user.name"), ("author_email", "user.email")):
+        found = subprocess.run(
+            ["git", "config", "--get", key], capture_output=True, text=True, check=False
+        )
+        if found.returncode == 0 and found.stdout.strip():
+            author[question] = found.stdout.strip()
+    return author
+
+
 def git_identity(cwd: Path, name: str, email: str) -> list[str]:
     """`-c` options giving the commit an author when git has none configured."""
     configured = subprocess.run(
