@@ -56,7 +56,16 @@ def new_parser(
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     commands.add_parser("serve", help="serve the model over HTTP").set_defaults(handler=serve)
+    commands.add_parser(
+        "check", help="list what stands between this repository and portfolio-ready"
+    ).set_defaults(handler=check)
     return parser, commands
+
+
+def check(settings: Settings, args: argparse.Namespace) -> int:
+    from .readiness import run as list_what_is_left
+
+    return list_what_is_left(settings)
 
 
 def run(parser: argparse.ArgumentParser, argv: Sequence[str] | None = None) -> int:
@@ -84,5 +93,6 @@ def run(parser: argparse.ArgumentParser, argv: Sequence[str] | None = None) -> i
         # user's to fix: say what is wrong without a traceback, unless asked for one.
         logger.error("%s failed: %s", args.command, error, exc_info=args.verbose)
         return 1
-    logger.info("%s finished in %.1f s", args.command, time.perf_counter() - started)
+    if args.command != "check":  # quiet when there is nothing to say
+        logger.info("%s finished in %.1f s", args.command, time.perf_counter() - started)
     return status
