@@ -76,6 +76,7 @@ compose.yaml
 GITHUB = """
 .github/dependabot.yml
 .github/workflows/ci.yml
+.github/workflows/release-check.yml
 """
 
 GITLAB = """
