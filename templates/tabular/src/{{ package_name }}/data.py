@@ -18,7 +18,9 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from .config import Settings
@@ -97,6 +99,21 @@ def read_table(
     if frame.empty:
         raise DataError(f"{path}: a header but no data rows")
     return frame
+
+
+def write_table(frame: pd.DataFrame, path: Path) -> Path:
+    """Write ``frame`` as CSV or Parquet, chosen by suffix as ``read_table`` reads it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if path.suffix.lower() in PARQUET_SUFFIXES:
+        frame.to_parquet(path, index=False)
+    else:
+        frame.to_csv(path, index=False)
+    return path
+
+
+def plain(value: Any) -> Any:
+    """A numpy scalar as the Python value it holds (for JSON and YAML); anything else as is."""
+    return value.item() if isinstance(value, np.generic) else value
 
 
 def _read_parquet(path: Path) -> pd.DataFrame:

@@ -42,7 +42,7 @@ from pandera.schema_inference.pandas import infer_schema
 
 from .config import Settings
 from .config_base import ConfigurationError
-from .data import DataError, read_table
+from .data import DataError, plain, read_table
 
 logger = logging.getLogger(__name__)
 
@@ -50,10 +50,6 @@ MAX_CATEGORIES = 30
 MAX_CLASSES = 50
 FINGERPRINT = re.compile(r"^ *# init-data fingerprint: ([0-9a-f]{16})$", re.MULTILINE)
 _ID_NAME = re.compile(r"(^|_)id$|^id_|[a-z]Id$|ID$", re.IGNORECASE)
-
-
-def _plain(value: Any) -> Any:
-    return value.item() if isinstance(value, np.generic) else value
 
 
 def _number(value: float) -> str:
@@ -109,7 +105,7 @@ def _classes(target: pd.Series, name: str, task: str) -> list[Any] | None:
                 "pick a numeric target, or make a classification project"
             )
         return None
-    levels = sorted({_plain(v) for v in present.unique()})
+    levels = sorted({plain(v) for v in present.unique()})
     if kind == "float" or len(levels) > MAX_CLASSES:
         raise DataError(
             f"target {name!r} holds {len(levels)} distinct {kind} values: a regression target, "

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from .config import Settings
+from .data import write_table
 
 logger = logging.getLogger(__name__)
 
@@ -163,12 +164,8 @@ def write_sample(settings: Settings, *, overwrite: bool = True) -> list[Path]:
         if path.exists() and not overwrite:
             logger.info("%s exists; keeping it (pass --overwrite to regenerate)", path)
             continue
-        path.parent.mkdir(parents=True, exist_ok=True)
         frame = make_frame()
-        if path.suffix.lower() in {".parquet", ".pq"}:
-            frame.to_parquet(path, index=False)
-        else:
-            frame.to_csv(path, index=False)
+        write_table(frame, path)
         logger.info("wrote %s (%d rows)", path, len(frame))
         written.append(path)
     return written

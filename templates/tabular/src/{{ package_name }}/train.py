@@ -21,7 +21,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 from sklearn.model_selection import (
     KFold,
@@ -36,7 +35,7 @@ from threadpoolctl import threadpool_limits
 from . import artefacts
 from .artefacts import CandidateScore, ChosenModel, FeatureSchema, Metadata
 from .config import Settings
-from .data import Dataset, features_and_target, load_dataset
+from .data import Dataset, features_and_target, load_dataset, plain
 from .families import families, scorer
 from .features import build_preprocessor
 from .metrics import score
@@ -154,11 +153,6 @@ def search_family(name: str, settings: Settings, dataset: Dataset) -> Candidate:
     )
 
 
-def _plain(value: Any) -> Any:
-    """numpy scalars to Python ones, so the metadata is plain JSON."""
-    return value.item() if isinstance(value, np.generic) else value
-
-
 def feature_schema(settings: Settings, train: pd.DataFrame) -> list[FeatureSchema]:
     """The input contract the service builds its request model from, with a typical example."""
     schema = []
@@ -168,7 +162,7 @@ def feature_schema(settings: Settings, train: pd.DataFrame) -> list[FeatureSchem
             example: Any = float(values.median())
             example = round(example) if spec.dtype == "int" else round(example, 2)
         else:
-            example = _plain(values.mode().iloc[0])
+            example = plain(values.mode().iloc[0])
         categories = spec.categories
         if spec.dtype == "str" and categories is None:
             categories = sorted(str(v) for v in values.unique())
@@ -192,7 +186,7 @@ def candidate_score(candidate: Candidate) -> CandidateScore:
         name=candidate.name,
         cv_score=round(candidate.cv_score, 6),
         cv_std=round(candidate.cv_std, 6),
-        best_params={k: _plain(v) for k, v in candidate.best_params.items()},
+        best_params={k: plain(v) for k, v in candidate.best_params.items()},
         val_score=round(candidate.val_score, 6),
     )
 
@@ -223,10 +217,10 @@ def run(settings: Settings) -> TrainingResult:
         data_hash=dataset.data_hash,
         template_version=template_version(),
         target=settings.data.target,
-        classes=[_plain(c) for c in model.classes_] if classification else None,
+        classes=[plain(c) for c in model.classes_] if classification else None,
         candidates=[candidate_score(candidate) for candidate in candidates],
         chosen=ChosenModel(
-            name=winner.name, params={k: _plain(v) for k, v in winner.best_params.items()}
+            name=winner.name, params={k: plain(v) for k, v in winner.best_params.items()}
         ),
         features=feature_schema(settings, dataset.split.train),
     )
