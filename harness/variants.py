@@ -94,6 +94,7 @@ src/{pkg}/metrics.py
 src/{pkg}/monitoring.py
 src/{pkg}/sample_data.py
 src/{pkg}/schema.py
+src/{pkg}/threshold.py
 src/{pkg}/train.py
 tests/api/test_fast_path.py
 tests/api/test_predict.py
@@ -111,6 +112,7 @@ tests/test_init_data.py
 tests/test_monitoring.py
 tests/test_sample_data.py
 tests/test_schema.py
+tests/test_threshold.py
 tests/test_train.py
 """,
     model_files=("model.joblib", "reference.json"),

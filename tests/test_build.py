@@ -29,6 +29,7 @@ from tests.conftest import BuildProject
 
 pytestmark = pytest.mark.build
 
+BLOCK = re.compile(r"<!-- ([\w-]+):start -->.*?<!-- \1:end -->", re.DOTALL)
 RESULTS_START = "<!-- results:start -->"
 RESULTS_END = "<!-- results:end -->"
 CONTRACT_KEYS = {
@@ -91,7 +92,7 @@ def test_make_all_writes_every_artefact(project: BuiltProject) -> None:
     project.require("setup")
     result = project.step("all")
     assert result.ok, result.describe()
-    for report in ("reports/metrics.json", *project.variant.reports):
+    for report in ("reports/metrics.json", "reports/data.json", *project.variant.reports):
         assert (project.path / report).is_file(), f"make all did not write {report}"
     model = project.current_model()
     for name in ("metadata.json", *project.variant.model_files):
@@ -128,11 +129,37 @@ def test_readme_results_are_filled(project: BuiltProject) -> None:
 
 def test_results_twice_change_nothing(project: BuiltProject) -> None:
     project.require("setup", "all")
-    readme = project.path / "README.md"
-    before = readme.read_bytes()
+    documents = [project.path / "README.md", project.path / "MODEL_CARD.md"]
+    before = [path.read_bytes() for path in documents]
     again = project.make(project.variant.results_target)
     assert again.ok, again.describe()
-    assert readme.read_bytes() == before, "rewriting the results changed README.md"
+    for path, text in zip(documents, before, strict=True):
+        assert path.read_bytes() == text, f"rewriting the results changed {path.name}"
+
+
+def test_every_number_in_the_prose_comes_from_reports(project: BuiltProject) -> None:
+    """After `make all`, every marker block of the README and the model card is written, and
+    `make check` finds no number in them that reports/*.json does not hold; the data block
+    states the measured row count."""
+    project.require("setup", "all")
+    readme = (project.path / "README.md").read_text(encoding="utf-8")
+    card = (project.path / "MODEL_CARD.md").read_text(encoding="utf-8")
+    for name in ("data", "results"):
+        for text in (readme, card):
+            assert f"<!-- {name}:start -->" in text, f"no {name} block"
+    facts = json.loads((project.path / "reports" / "data.json").read_text(encoding="utf-8"))
+    data_block = readme.split("<!-- data:start -->", 1)[1].split("<!-- data:end -->", 1)[0]
+    assert f"{facts['rows']:,} rows" in data_block
+    check = project.make("check")
+    listed = check.output.splitlines()
+    assert listed, "make check listed nothing on a fresh project (its prompts are left)"
+    blocks = [line for line in listed if " block " in line]
+    assert blocks == [], "\n".join(blocks)
+    # Outside the blocks, the Data, Results and Decisions sections state no share by hand.
+    outside = BLOCK.sub("", readme)
+    for section in ("## Data", "## Results", "## Decisions"):
+        body = outside.split(section, 1)[1].split("\n## ", 1)[0]
+        assert not re.search(r"\d\s?%", body), f"a hand-written share in {section}"
 
 
 def test_drift_on_the_shipped_batch_passes(project: BuiltProject) -> None:

@@ -8,6 +8,8 @@ file and line, what would make them stop believing it:
   the model card or ``pyproject.toml``;
 * Results that are not the served model's: no model yet, or the README's Results block or
   ``reports/metrics.json`` naming another version than ``models/CURRENT``;
+* a block of measured numbers (``<!-- name:start -->``) never written, or stating a number
+  that no report in ``reports/*.json`` holds (edited by hand, or left from another run);
 * a figure a README or report links that does not exist;
 * an empty cell in the Decisions & Tradeoffs table;
 * a model-card section with nothing in it but prompts.
@@ -21,9 +23,12 @@ Machinery shared by every variant of the template: you rarely need to change it.
 
 from __future__ import annotations
 
+import json
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from .config import Settings
 from .model_dir import current_version
@@ -33,6 +38,11 @@ AUTHOR_PROMPT = re.compile(r"^> \*\*Author:\*\*\s*(.*)$")
 PLACEHOLDERS = ("Your Name", "you@example.com")
 IMAGE_LINK = re.compile(r"!\[[^\]]*\]\(([^)\s]+)\)")
 MODEL_VERSION = re.compile(r"Model version `([^`]+)`")
+BLOCK = re.compile(r"<!-- ([\w-]+):start -->(.*?)<!-- \1:end -->", re.DOTALL)
+UNWRITTEN = "`make all` writes"
+# Names, versions, hashes and file names are in code spans or links, not measured numbers.
+NOT_MEASURED = re.compile(r"`[^`]*`|!?\[[^\]]*\]\([^)]*\)")
+NUMBER = re.compile(r"(?<![\w.,])(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?(?!\w)%?")
 
 
 @dataclass(frozen=True)
@@ -111,6 +121,65 @@ def empty_sections(path: Path) -> list[Finding]:
     return findings
 
 
+def _json_numbers(value: Any) -> Iterator[float]:
+    if isinstance(value, bool):
+        return
+    if isinstance(value, int | float):
+        yield float(value)
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from _json_numbers(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _json_numbers(item)
+
+
+def measured_numbers(reports_dir: Path) -> list[float]:
+    """Every number the run wrote in ``reports/*.json``."""
+    numbers: list[float] = []
+    for path in sorted(reports_dir.glob("*.json")):
+        try:
+            numbers.extend(_json_numbers(json.loads(path.read_text(encoding="utf-8"))))
+        except ValueError:
+            continue
+    return numbers
+
+
+def is_measured(stated: str, numbers: list[float]) -> bool:
+    """``stated`` (``1,200``, ``0.8347``, ``17.4%``) is one of ``numbers`` as displayed:
+    rounded to the digits shown, a percentage of a share, the size of a negated score."""
+    percent = stated.endswith("%")
+    shown = stated.rstrip("%").replace(",", "")
+    digits = len(shown.partition(".")[2])
+    value, slack = float(shown), 0.5 * 10.0**-digits + 1e-9
+    return any(abs(abs(n) * (100 if percent else 1) - value) <= slack for n in numbers)
+
+
+def stated_numbers(path: Path, reports_dir: Path) -> list[Finding]:
+    """Blocks of measured numbers never written, or stating what no report holds."""
+    text = path.read_text(encoding="utf-8") if path.is_file() else ""
+    numbers = measured_numbers(reports_dir)
+    findings = []
+    for match in BLOCK.finditer(text):
+        name, body = match.group(1), match.group(2)
+        where = f"{path}:{text.count(chr(10), 0, match.start()) + 1}"
+        if UNWRITTEN in body:
+            findings.append(Finding(where, f"the {name} block was never written: run `make all`"))
+            continue
+        wrong = [
+            n for n in NUMBER.findall(NOT_MEASURED.sub(" ", body)) if not is_measured(n, numbers)
+        ]
+        if wrong:
+            findings.append(
+                Finding(
+                    where,
+                    f"the {name} block states {', '.join(wrong[:5])}, which reports/*.json "
+                    "does not hold: run `make all`, and write your own words outside the markers",
+                )
+            )
+    return findings
+
+
 def results_are_current(settings: Settings) -> list[Finding]:
     """The README's Results and reports/metrics.json describe the model models/CURRENT names."""
     served = current_version(settings.paths.models_dir)
@@ -141,9 +210,11 @@ def check(settings: Settings, root: Path = Path()) -> list[Finding]:
         *author_prompts(readme),
         *empty_decisions(readme),
         *results_are_current(settings),
+        *stated_numbers(readme, settings.paths.reports_dir),
         *(finding for path in (readme, *reports) for finding in missing_figures(path)),
         *author_prompts(card),
         *empty_sections(card),
+        *stated_numbers(card, settings.paths.reports_dir),
         *(
             finding
             for path in (root / "LICENSE", card, root / "pyproject.toml")

@@ -6,10 +6,13 @@ editor's preview) shows it as text and never runs it. Figures are drawn with mat
 object API (``Figure``, never ``pyplot``) and saved with
 the Agg backend, so a report is made the same way on a laptop, a headless CI runner or in a
 container, and no global plotting state leaks between stages. Tables are GitHub-flavoured
-markdown, with no extra dependency. In the README, only the text between
-``<!-- results:start -->`` and ``<!-- results:end -->`` is replaced, so everything the author
-wrote around it is left alone, and writing the same results twice leaves the file
-byte-for-byte unchanged.
+markdown, with no extra dependency.
+
+Every number the README and the model card state about the data or the model is written
+here, from the run: only the text between ``<!-- <name>:start -->`` and
+``<!-- <name>:end -->`` is replaced (``results``, ``data``, or a few words inside a sentence
+or a table cell), so everything the author wrote around it is left alone, and writing the
+same run twice leaves the files byte-for-byte unchanged.
 
 Machinery shared by every variant of the template: you rarely need to change it.
 """
@@ -18,7 +21,7 @@ from __future__ import annotations
 
 import html
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import matplotlib as mpl
@@ -105,31 +108,66 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[Cell]], digits: int = 
     return "\n".join(lines)
 
 
-# --- the README's Results block ----------------------------------------------------
+# --- numbers in the README and the model card --------------------------------------
 
-START = "<!-- results:start -->"
-END = "<!-- results:end -->"
+
+def markers(name: str) -> tuple[str, str]:
+    return f"<!-- {name}:start -->", f"<!-- {name}:end -->"
+
+
+START, END = markers("results")
 
 
 class MarkersMissingError(ValueError):
-    """The README has no (or a broken) results block, so nothing was written."""
+    """A file has no (or a broken) block of that name, so nothing was written to it."""
 
 
-def replace_block(text: str, block: str) -> str:
-    """``text`` with the content between the markers replaced by ``block``."""
-    starts, ends = text.count(START), text.count(END)
-    if starts != 1 or ends != 1 or text.index(START) > text.index(END):
+def replace_block(text: str, block: str, name: str = "results") -> str:
+    """``text`` with the content between the ``name`` markers replaced by ``block``. A block
+    of one line between markers on one line stays inline (a few words in a sentence or a
+    table cell); any other goes on lines of its own."""
+    start, end = markers(name)
+    starts, ends = text.count(start), text.count(end)
+    if starts != 1 or ends != 1 or text.index(start) > text.index(end):
         raise MarkersMissingError(
-            f"expected one {START} followed by one {END}, found {starts} start and {ends} end "
-            "marker(s); add them where the results table should go"
+            f"expected one {start} followed by one {end}, found {starts} start and {ends} end "
+            "marker(s); add them where the block should go"
         )
-    head, rest = text.split(START)
-    _, tail = rest.split(END)
-    return f"{head}{START}\n{block.strip()}\n{END}{tail}"
+    head, rest = text.split(start)
+    old, tail = rest.split(end)
+    if "\n" not in old and "\n" not in block.strip():
+        return f"{head}{start}{block.strip()}{end}{tail}"
+    return f"{head}{start}\n{block.strip()}\n{end}{tail}"
+
+
+def fill(path: Path, blocks: Mapping[str, str]) -> list[str]:
+    """Write each named block into the file at ``path``; return the names it has no markers
+    for (an author may delete a block to write their own text). The file is rewritten only
+    when something changed."""
+    if not path.is_file():
+        raise MarkersMissingError(f"{path} not found")
+    original = path.read_text(encoding="utf-8")
+    text, absent = original, []
+    for name, block in blocks.items():
+        try:
+            text = replace_block(text, block, name)
+        except MarkersMissingError:
+            absent.append(name)
+    if text != original:
+        path.write_text(text, encoding="utf-8")
+    return absent
+
+
+def write_blocks(path: Path, blocks: Mapping[str, str]) -> None:
+    """``fill``, saying which blocks had nowhere to go; nothing when ``path`` does not exist
+    (the tests' throwaway projects have no model card)."""
+    if path.is_file():
+        for name in fill(path, blocks):
+            logger.info("%s has no %s block: its numbers were not written", path, name)
 
 
 def update_readme(path: Path, block: str) -> bool:
-    """Write ``block`` into the README at ``path``; return whether the file changed."""
+    """Write ``block`` as the README's Results; return whether the file changed."""
     if not path.is_file():
         raise MarkersMissingError(f"{path} not found")
     text = path.read_text(encoding="utf-8")

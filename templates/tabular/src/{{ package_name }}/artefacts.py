@@ -26,7 +26,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 import joblib
+import numpy as np
 import pandas as pd
+from numpy.typing import NDArray
 from pydantic import BaseModel, ConfigDict
 
 from .model_dir import (
@@ -84,6 +86,35 @@ class ChosenModel(Record):
     params: dict[str, Any]
 
 
+class DecisionThreshold(Record):
+    """Two classes: a row is labelled the positive (second) class when its probability
+    reaches ``value``, chosen on the validation split for ``objective`` (``threshold.py``)."""
+
+    value: float
+    objective: str
+    false_positive_cost: float | None = None
+    false_negative_cost: float | None = None
+    validation: dict[str, float]
+    """Precision and recall of the positive class on validation at ``value``."""
+
+
+class TrainingRun(Record):
+    """What the search took: rows per split, folds, fits and wall-clock time."""
+
+    rows: dict[str, int]
+    cv_folds: int
+    fits: int
+    seconds: float
+
+
+def decide(probabilities: NDArray[np.float64], threshold: float | None) -> NDArray[np.intp]:
+    """The column (class) each row is labelled with: with two classes and a threshold, the
+    positive one from the threshold on; otherwise the most probable one."""
+    if threshold is None or probabilities.shape[1] != 2:
+        return np.asarray(probabilities.argmax(axis=1), dtype=np.intp)
+    return np.asarray(probabilities[:, 1] >= threshold, dtype=np.intp)
+
+
 class Metadata(ModelMetadata):
     """``metadata.json`` of a tabular model: the shared keys plus what this project adds."""
 
@@ -93,6 +124,12 @@ class Metadata(ModelMetadata):
     candidates: list[CandidateScore]
     chosen: ChosenModel
     features: list[FeatureSchema]
+    threshold: DecisionThreshold | None = None
+    training: TrainingRun | None = None
+
+    def decide(self, probabilities: NDArray[np.float64]) -> NDArray[np.intp]:
+        """The class column each row of ``predict_proba`` output is labelled with."""
+        return decide(probabilities, self.threshold.value if self.threshold else None)
 
     @property
     def feature_names(self) -> list[str]:

@@ -111,6 +111,26 @@ class SampleConfig(Section):
     )
 
 
+class ThresholdConfig(Section):
+    """Two classes: the probability from which a row is labelled the positive class, chosen
+    on the validation split (never on test) for one stated objective."""
+
+    objective: Literal["f1", "balanced_accuracy", "cost", "fixed"] = Field(
+        "f1",
+        description="f1: best F1 of the positive class (the default: it weighs missed and "
+        "false positives alike and cannot be won by ignoring a rare class); "
+        "balanced_accuracy: best mean recall of both classes; cost: least "
+        "false_positive_cost x false positives + false_negative_cost x misses; fixed: value.",
+    )
+    false_positive_cost: float = Field(
+        1.0, gt=0, description="objective cost: what flagging a negative row costs."
+    )
+    false_negative_cost: float = Field(
+        1.0, gt=0, description="objective cost: what missing a positive row costs."
+    )
+    value: float = Field(0.5, gt=0, lt=1, description="objective fixed: the threshold itself.")
+
+
 class TrainConfig(Section):
     seed: int = 42
     cv_folds: int = Field(3, ge=2)
@@ -121,6 +141,7 @@ class TrainConfig(Section):
         description="Metric that ranks candidates (higher is better); unset: roc_auc for two "
         "classes, roc_auc_ovr for more, neg_root_mean_squared_error for regression.",
     )
+    threshold: ThresholdConfig = ThresholdConfig()
     n_jobs: int = Field(
         1, description="Processes for cross-validation; -1 uses every core (worth it beyond 2)."
     )

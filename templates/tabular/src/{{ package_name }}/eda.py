@@ -6,10 +6,11 @@ points at it. Edit this file to add a section or a figure your data calls for.
 
 from __future__ import annotations
 
+import json
 import logging
 import math
 from pathlib import Path
-from typing import cast
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -17,8 +18,8 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from .config import Settings
-from .data import load
-from .reports import Cell, figures_dir, save_figure, table, text
+from .data import load, plain, split
+from .reports import Cell, figures_dir, save_figure, table, text, write_blocks
 
 logger = logging.getLogger(__name__)
 
@@ -203,10 +204,118 @@ def report(frame: pd.DataFrame, settings: Settings) -> str:
     return "\n\n".join(sections) + "\n"
 
 
+def profile(frame: pd.DataFrame, settings: Settings) -> dict[str, Any]:
+    """The facts about the data that the README and the model card state: ``data.json``."""
+    data = settings.data
+    target = frame[data.target]
+    parts = split(frame, settings)
+    shares = frame.isna().mean().sort_values(ascending=False)
+    facts: dict[str, Any] = {
+        "path": data.path.as_posix(),
+        "rows": len(frame),
+        "target": data.target,
+        "features": {
+            "total": len(data.columns),
+            "numeric": len(data.numeric),
+            "categorical": len(data.categorical),
+            "boolean": len(data.boolean),
+        },
+        "split": {
+            "seed": settings.train.seed,
+            "stratified": settings.task == "classification",
+            "train": len(parts.train),
+            "validation": len(parts.val),
+            "test": len(parts.test),
+        },
+        "missing": {
+            str(name): round(float(share), 6) for name, share in shares[shares > 0].items()
+        },
+    }
+    if settings.task == "classification":
+        counts = target.value_counts().sort_values(ascending=False, kind="stable")
+        facts["classes"] = [
+            {"class": plain(label), "rows": int(rows), "share": round(rows / len(frame), 6)}
+            for label, rows in counts.items()
+        ]
+        facts["largest_to_smallest"] = round(float(counts.iloc[0] / counts.iloc[-1]), 6)
+    else:
+        facts["target_summary"] = {
+            "mean": round(float(target.mean()), 6),
+            "median": round(float(target.median()), 6),
+            "min": round(float(target.min()), 6),
+            "max": round(float(target.max()), 6),
+            "skewness": round(float(cast(float, target.skew())), 6),
+        }
+    return facts
+
+
+def _class(target: str, label: Any) -> str:
+    return f"`{label}`" if isinstance(label, str) else f"`{target} = {label}`"
+
+
+def data_markdown(facts: dict[str, Any]) -> str:
+    """What the data is, in numbers measured by this run: size, classes, split, gaps."""
+    features, parts, target = facts["features"], facts["split"], facts["target"]
+    lines = [
+        f"`{facts['path']}`: **{facts['rows']:,} rows**, {features['total']} feature columns "
+        f"({features['numeric']} numeric, {features['categorical']} categorical, "
+        f"{features['boolean']} boolean) and the target `{target}`."
+    ]
+    if "classes" in facts:
+        shares = ", ".join(
+            f"{_class(target, c['class'])} {c['rows']:,} rows ({c['share']:.1%})"
+            for c in facts["classes"]
+        )
+        lines.append(
+            f"Classes: {shares}; the largest class has {facts['largest_to_smallest']:.1f} rows "
+            "for each row of the smallest."
+        )
+    else:
+        summary = facts["target_summary"]
+        # Whole numbers for large values (prices), two decimals for small ones.
+        digits = 0 if abs(summary["max"]) >= 1_000 else 2
+        mean, median, low, high = (
+            f"{summary[key]:,.{digits}f}" for key in ("mean", "median", "min", "max")
+        )
+        lines.append(
+            f"Target: mean {mean}, median {median}, from {low} to {high}; skewness "
+            f"{summary['skewness']:.2f}."
+        )
+    stratified = ", stratified on the target" if parts["stratified"] else ""
+    lines.append(
+        f"Split with seed {parts['seed']}{stratified}: {parts['train']:,} training, "
+        f"{parts['validation']:,} validation and {parts['test']:,} test rows."
+    )
+    gaps = ", ".join(f"`{name}` {share:.1%}" for name, share in facts["missing"].items())
+    lines.append(
+        f"Missing values: {gaps}; every other column is complete." if gaps else "No missing values."
+    )
+    return " ".join(lines)
+
+
+def balance_cell(facts: dict[str, Any]) -> str:
+    """The few words of the Decisions row on the ranking metric: what "always the largest
+    class" scores."""
+    largest = facts["classes"][0]
+    return (
+        f"the largest class, {_class(facts['target'], largest['class'])}, is "
+        f"{largest['share']:.1%} of rows, so always predicting it is about "
+        f"{largest['share']:.1%} accurate"
+    )
+
+
 def run(settings: Settings) -> Path:
     frame = load(settings)
     path = settings.paths.reports_dir / "eda.md"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(report(frame, settings), encoding="utf-8")
-    logger.info("wrote %s and figures in %s", path, path.parent / "figures" / "eda")
+    facts = profile(frame, settings)
+    facts_path = settings.paths.reports_dir / "data.json"
+    facts_path.write_text(json.dumps(facts, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    logger.info("wrote %s, %s and figures in %s", path, facts_path, path.parent / "figures" / "eda")
+    blocks = {"data": data_markdown(facts)}
+    if "classes" in facts:
+        blocks["balance"] = balance_cell(facts)
+    write_blocks(settings.paths.readme, blocks)
+    write_blocks(settings.paths.readme.with_name("MODEL_CARD.md"), {"data": blocks["data"]})
     return path

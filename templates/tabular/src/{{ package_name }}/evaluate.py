@@ -15,6 +15,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 from sklearn.dummy import DummyClassifier, DummyRegressor
@@ -26,9 +27,9 @@ from sklearn.metrics import (
 )
 
 from . import artefacts
-from .artefacts import Metadata
+from .artefacts import DecisionThreshold, Metadata, TrainingRun, decide
 from .config import Settings
-from .data import features_and_target, file_hash, load, split
+from .data import features_and_target, file_hash, load, plain, split
 from .metrics import LABELS, score
 from .reports import (
     MarkersMissingError,
@@ -37,7 +38,9 @@ from .reports import (
     save_figure,
     table,
     update_readme,
+    write_blocks,
 )
+from .threshold import DEFAULT, rates
 
 logger = logging.getLogger(__name__)
 
@@ -49,25 +52,26 @@ def _class_names(target: str, classes: list[Any]) -> list[str]:
 
 
 def classification_figures(
-    model: Any, features: pd.DataFrame, target: pd.Series, figures: Path
+    model: Any, features: pd.DataFrame, target: pd.Series, figures: Path, cut: float | None
 ) -> list[Path]:
     classes = list(model.classes_)
     names = _class_names(str(target.name), classes)
+    proba = model.predict_proba(features)
     figure = Figure(figsize=(5.5, 4.8))
     axes = figure.subplots()
     ConfusionMatrixDisplay.from_predictions(
         target,
-        model.predict(features),
+        np.asarray(classes)[decide(proba, cut)],
         labels=classes,
         display_labels=names,
         ax=axes,
         colorbar=False,
     )
-    axes.set_title(f"Confusion matrix, test split ({len(target)} rows)")
+    at = "" if cut is None else f", threshold {cut:g}"
+    axes.set_title(f"Confusion matrix, test split ({len(target)} rows{at})")
     axes.set_xlabel("predicted class")
     axes.set_ylabel("true class")
     paths = [save_figure(figure, figures / "confusion_matrix.png")]
-    proba = model.predict_proba(features)
     # Two classes: the curve of the positive (second) class. More: one curve per class
     # against the rest, on one chart.
     curves = [1] if len(classes) == 2 else list(range(len(classes)))
@@ -184,10 +188,91 @@ def baseline_sentence(name: str, model: dict[str, float], reference: dict[str, f
     return sentence
 
 
+def threshold_report(
+    model: Any, features: pd.DataFrame, target: pd.Series, decision: DecisionThreshold
+) -> dict[str, Any]:
+    """The saved threshold, with precision and recall on test at it and at the default."""
+    positive = (target == model.classes_[1]).to_numpy()
+    scores = np.asarray(model.predict_proba(features)[:, 1], dtype=np.float64)
+    return {
+        **decision.model_dump(mode="json"),
+        "positive_class": plain(model.classes_[1]),
+        "default": DEFAULT,
+        "test": rates(positive, scores, decision.value),
+        "test_at_default": rates(positive, scores, DEFAULT),
+    }
+
+
+def _positive(target: str, report: dict[str, Any]) -> str:
+    return f"`{_class_names(target, [report['positive_class']])[0]}`"
+
+
+def threshold_sentence(target: str, report: dict[str, Any]) -> str:
+    """Which threshold labels the rows, why, and what it trades against the default."""
+    value, test, default = report["value"], report["test"], report["test_at_default"]
+    objective = report["objective"]
+    if objective == "cost":
+        why = (
+            f"costs least on the validation split at {report['false_positive_cost']:g} per "
+            f"false alarm and {report['false_negative_cost']:g} per miss"
+        )
+    else:
+        why = {
+            "f1": "gives the best F1 on the validation split",
+            "balanced_accuracy": "gives the best balanced accuracy (the mean recall of both "
+            "classes) on the validation split",
+            "fixed": "is fixed in the config",
+        }[objective]
+    sentence = (
+        f"Rows are labelled {_positive(target, report)} from a probability of **{value:g}** on, "
+        f"the threshold that {why} (`train.threshold`). On the test split it finds "
+        f"{test['recall']:.1%} of them (recall), and {test['precision']:.1%} of the rows it "
+        f"flags are right (precision)"
+    )
+    if value == DEFAULT:
+        return sentence + f"; {DEFAULT:g} is also the usual default."
+    trade = "precision for recall" if value < DEFAULT else "recall for precision"
+    return sentence + (
+        f". The usual {DEFAULT:g} would find {default['recall']:.1%} with "
+        f"{default['precision']:.1%} right: this threshold trades {trade}."
+    )
+
+
+def threshold_cell(target: str, report: dict[str, Any] | None) -> str:
+    """The few words of the Decisions row on the threshold."""
+    if report is None:
+        return "not used here: with more than two classes, each row gets its most probable class"
+    test, default = report["test"], report["test_at_default"]
+    return (
+        f"{report['value']:g} on this run: test recall {test['recall']:.1%} of "
+        f"{_positive(target, report)} at {test['precision']:.1%} precision "
+        f"({report['default']:g}: {default['recall']:.1%} at {default['precision']:.1%})"
+    )
+
+
+def training_cell(training: TrainingRun) -> str:
+    """The few words of the Decisions row on validation: the folds, the fits, the time."""
+    return (
+        f"{training.cv_folds} folds on {training.rows['train']:,} training rows; this run's "
+        f"search made {training.fits:,} fits in {training.seconds:.0f} s"
+    )
+
+
+def test_table(
+    chosen: str, test_metrics: dict[str, float], reference: tuple[str, dict[str, float]]
+) -> str:
+    name, baseline_metrics = reference
+    return table(
+        ["test metric", chosen, f"baseline ({name})"],
+        [[LABELS.get(k, k), v, baseline_metrics[k]] for k, v in test_metrics.items()],
+    )
+
+
 def results_markdown(
     metadata: Metadata,
     test_metrics: dict[str, float],
     reference: tuple[str, dict[str, float]],
+    threshold: dict[str, Any] | None,
     figures: list[Path],
     base: Path,
 ) -> str:
@@ -205,27 +290,80 @@ def results_markdown(
             for c in metadata.candidates
         ],
     )
-    name, baseline_metrics = reference
-    tests = table(
-        ["test metric", chosen, f"baseline ({name})"],
-        [[LABELS.get(k, k), v, baseline_metrics[k]] for k, v in test_metrics.items()],
-    )
     images = "\n".join(
         f"![{path.stem.replace('_', ' ')}]({Path(os.path.relpath(path, base)).as_posix()})"
         for path in figures
     )
     params = ", ".join(f"`{k}={v}`" for k, v in metadata.chosen.params.items())
+    training = metadata.training
+    searched = (
+        f" Searched with {training.cv_folds}-fold cross-validation on {training.rows['train']:,} "
+        f"training rows: {training.fits:,} fits in {training.seconds:.0f} s."
+        if training
+        else ""
+    )
     return "\n\n".join(
         [
             f"Model version `{metadata.model_version}`, trained "
-            f"{metadata.trained_at.isoformat()} on data `sha256:{metadata.data_hash[:12]}`. "
-            f"Chosen on validation {metric}: **{chosen}** ({params or 'defaults'}).",
+            f"`{metadata.trained_at.isoformat()}` on data `sha256:{metadata.data_hash[:12]}`. "
+            f"Chosen on validation {metric}: **{chosen}** ({params or 'defaults'}).{searched}",
             candidates,
-            "Held-out test split:",
-            tests,
-            baseline_sentence(name, test_metrics, baseline_metrics),
+            f"Held-out test split ({training.rows['test']:,} rows):"
+            if training
+            else "Held-out test split:",
+            test_table(chosen, test_metrics, reference),
+            *([threshold_sentence(metadata.target, threshold)] if threshold else []),
+            baseline_sentence(reference[0], test_metrics, reference[1]),
             images,
         ]
+    )
+
+
+def model_card_results(
+    metadata: Metadata,
+    test_metrics: dict[str, float],
+    reference: tuple[str, dict[str, float]],
+    threshold: dict[str, Any] | None,
+) -> str:
+    """The model card's Metrics: the shipped model beside the baseline, in brief."""
+    rows = f" ({metadata.training.rows['test']:,} rows)" if metadata.training else ""
+    return "\n\n".join(
+        [
+            f"Model `{metadata.model_version}`, **{metadata.chosen.name}**, on the held-out "
+            f"test split{rows}:",
+            test_table(metadata.chosen.name, test_metrics, reference),
+            *([threshold_sentence(metadata.target, threshold)] if threshold else []),
+            baseline_sentence(reference[0], test_metrics, reference[1]),
+        ]
+    )
+
+
+def write_prose(
+    settings: Settings,
+    metadata: Metadata,
+    test_metrics: dict[str, float],
+    reference: tuple[str, dict[str, float]],
+    threshold: dict[str, Any] | None,
+    figures: list[Path],
+) -> None:
+    """The README's Results and the numbers in its Decisions; the model card's Metrics."""
+    readme = settings.paths.readme
+    block = results_markdown(
+        metadata, test_metrics, reference, threshold, figures, readme.resolve().parent
+    )
+    try:
+        changed = update_readme(readme, block)
+    except MarkersMissingError as error:
+        logger.warning("README results not written: %s", error)
+        return
+    logger.info("%s results %s", readme, "updated" if changed else "already up to date")
+    inline = {"threshold": threshold_cell(metadata.target, threshold)}
+    if metadata.training:
+        inline["folds"] = training_cell(metadata.training)
+    write_blocks(readme, inline)
+    write_blocks(
+        readme.with_name("MODEL_CARD.md"),
+        {"results": model_card_results(metadata, test_metrics, reference, threshold)},
     )
 
 
@@ -236,16 +374,22 @@ def run(settings: Settings) -> dict[str, Any]:
         logger.warning("%s changed since training; run `make train` again", settings.data.path)
     parts = split(load(settings), settings)
     features, target = features_and_target(parts.test, settings)
-    test_metrics = score(model, features, target, settings.task)
+    cut = metadata.threshold.value if metadata.threshold else None
+    test_metrics = score(model, features, target, settings.task, cut)
     name, dummy = baseline(settings.task)
     dummy.fit(*features_and_target(parts.train, settings))
     baseline_metrics = score(dummy, features, target, settings.task)
     figures = figures_dir(settings, "evaluate")
     if settings.task == "classification":
-        paths = classification_figures(model, features, target, figures)
+        paths = classification_figures(model, features, target, figures, cut)
     else:
         paths = regression_figures(model, features, target, figures)
     logger.info("test metrics: %s", ", ".join(f"{k}={v:.4f}" for k, v in test_metrics.items()))
+    threshold = (
+        threshold_report(model, features, target, metadata.threshold)
+        if metadata.threshold
+        else None
+    )
 
     report = {
         "model_version": metadata.model_version,
@@ -255,21 +399,13 @@ def run(settings: Settings) -> dict[str, Any]:
         "test_metrics": test_metrics,
         "baseline": {"name": name, "test_metrics": baseline_metrics},
         "not_beating_the_baseline": not_beaten(test_metrics, baseline_metrics),
+        "threshold": threshold,
+        "training": metadata.training.model_dump(mode="json") if metadata.training else None,
         "candidates": [candidate.model_dump(mode="json") for candidate in metadata.candidates],
         "figures": [path.as_posix() for path in paths],
     }
     metrics_path = settings.paths.reports_dir / "metrics.json"
     metrics_path.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n")
     logger.info("wrote %s and %d figures", metrics_path, len(paths))
-
-    readme = settings.paths.readme
-    block = results_markdown(
-        metadata, test_metrics, (name, baseline_metrics), paths, readme.resolve().parent
-    )
-    try:
-        changed = update_readme(readme, block)
-    except MarkersMissingError as error:
-        logger.warning("README results not written: %s", error)
-    else:
-        logger.info("%s results %s", readme, "updated" if changed else "already up to date")
+    write_prose(settings, metadata, test_metrics, (name, baseline_metrics), threshold, paths)
     return report

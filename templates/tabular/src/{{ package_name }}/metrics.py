@@ -23,6 +23,7 @@ from sklearn.metrics import (
 )
 from sklearn.preprocessing import label_binarize
 
+from .artefacts import decide
 from .config import Task
 
 # Names shown in the README and metrics.json, in this order.
@@ -79,13 +80,19 @@ def regression_metrics(y_true: pd.Series, y_pred: np.ndarray[Any, Any]) -> dict[
     }
 
 
-def score(model: Any, features: pd.DataFrame, target: pd.Series, task: Task) -> dict[str, float]:
-    """All test metrics of ``model`` on one labelled frame, as plain floats."""
-    predicted = model.predict(features)
+def score(
+    model: Any,
+    features: pd.DataFrame,
+    target: pd.Series,
+    task: Task,
+    threshold: float | None = None,
+) -> dict[str, float]:
+    """All test metrics of ``model`` on one labelled frame, as plain floats; two-class labels
+    follow ``threshold`` when given (``artefacts.decide``), as in the service."""
     if task == "classification":
-        raw = classification_metrics(
-            target, predicted, model.predict_proba(features), list(model.classes_)
-        )
+        proba = model.predict_proba(features)
+        predicted = np.asarray(model.classes_)[decide(proba, threshold)]
+        raw = classification_metrics(target, predicted, proba, list(model.classes_))
     else:
-        raw = regression_metrics(target, predicted)
+        raw = regression_metrics(target, model.predict(features))
     return {name: round(float(value), 6) for name, value in raw.items()}

@@ -32,8 +32,8 @@ from sklearn.model_selection import (
 from sklearn.pipeline import Pipeline
 from threadpoolctl import threadpool_limits
 
-from . import artefacts
-from .artefacts import CandidateScore, ChosenModel, FeatureSchema, Metadata
+from . import artefacts, threshold
+from .artefacts import CandidateScore, ChosenModel, FeatureSchema, Metadata, TrainingRun
 from .config import Settings
 from .data import Dataset, features_and_target, load_dataset, plain
 from .families import families, scorer
@@ -77,6 +77,7 @@ class Candidate:
     best_params: dict[str, Any]
     val_score: float
     model: Any
+    fits: int
 
 
 @dataclass(frozen=True)
@@ -150,6 +151,7 @@ def search_family(name: str, settings: Settings, dataset: Dataset) -> Candidate:
         best_params={k.removeprefix("model__"): v for k, v in search.best_params_.items()},
         val_score=val_score,
         model=search.best_estimator_,
+        fits=draws * folds + 1,  # every draw on every fold, and the refit of the best
     )
 
 
@@ -203,10 +205,20 @@ def run(settings: Settings) -> TrainingResult:
     # drift reference is exactly the data it learnt from. The cost is 20% less training
     # data; refit on train + validation if your dataset is small.
     model = winner.model
-    x_test, y_test = features_and_target(dataset.split.test, settings)
-    test_metrics = score(model, x_test, y_test, settings.task)
-    trained_at = datetime.now(UTC).replace(microsecond=0)
+    searched = time.perf_counter() - started
     classification = settings.task == "classification"
+    # Two classes: the label's threshold, chosen on validation like the family itself.
+    decision = (
+        threshold.for_model(
+            model, *features_and_target(dataset.split.val, settings), settings.train.threshold
+        )
+        if classification
+        else None
+    )
+    x_test, y_test = features_and_target(dataset.split.test, settings)
+    test_metrics = score(model, x_test, y_test, settings.task, decision.value if decision else None)
+    trained_at = datetime.now(UTC).replace(microsecond=0)
+    parts = dataset.split
     metadata = Metadata(
         model_version=model_version(trained_at, dataset.data_hash),
         trained_at=trained_at,
@@ -223,6 +235,13 @@ def run(settings: Settings) -> TrainingResult:
             name=winner.name, params={k: plain(v) for k, v in winner.best_params.items()}
         ),
         features=feature_schema(settings, dataset.split.train),
+        threshold=decision,
+        training=TrainingRun(
+            rows={"train": len(parts.train), "validation": len(parts.val), "test": len(parts.test)},
+            cv_folds=settings.train.cv_folds,
+            fits=sum(candidate.fits for candidate in candidates),
+            seconds=round(searched, 1),
+        ),
     )
     logger.info(
         "winner: %s (validation %s %.4f); test %s in %.1f s",
@@ -244,6 +263,7 @@ def run(settings: Settings) -> TrainingResult:
             "cv_folds": settings.train.cv_folds,
             "search_iterations": settings.train.search_iterations,
             "seed": settings.train.seed,
+            **({"threshold": decision.value} if decision else {}),
             **{f"model.{k}": v for k, v in metadata.chosen.params.items()},
         },
         scores={

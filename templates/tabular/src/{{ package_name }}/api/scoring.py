@@ -44,10 +44,11 @@ def _columns(records: Sequence[BaseModel], names: list[str]) -> dict[str, list[A
 
 
 def classify(model: Predictor, records: Sequence[BaseModel]) -> tuple[Predictions, Counts]:
-    """Most probable class and every class's probability, for each record."""
+    """The class each record is labelled with (the most probable, or with two classes the
+    positive one from the saved decision threshold on) and every class's probability."""
     labels, probabilities = model.predict_proba(_columns(records, model.feature_names))
     keys = [str(label) for label in labels]
-    best = probabilities.argmax(axis=1).tolist()
+    best = model.metadata.decide(probabilities).tolist()
     predictions = [
         {"label": labels[index], "probabilities": dict(zip(keys, row, strict=True))}
         for index, row in zip(best, probabilities.tolist(), strict=True)
