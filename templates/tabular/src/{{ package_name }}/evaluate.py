@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
+from sklearn.calibration import CalibrationDisplay
 from sklearn.dummy import DummyClassifier, DummyRegressor
 from sklearn.metrics import (
     ConfusionMatrixDisplay,
@@ -102,11 +103,40 @@ def classification_figures(
                 # (what random guessing scores) for precision-recall.
                 plot_chance_level=display is PrecisionRecallDisplay or index == curves[0],
             )
+        if display is PrecisionRecallDisplay and cut is not None:
+            # Where the saved threshold sits on the curve: the trade the Results describe.
+            at_cut = rates((target == classes[1]).to_numpy(), proba[:, 1], cut)
+            axes.plot(at_cut["recall"], at_cut["precision"], "o", color="black")
+            axes.annotate(
+                f"threshold {cut:g}",
+                (at_cut["recall"], at_cut["precision"]),
+                textcoords="offset points",
+                xytext=(6, 6),
+                fontsize=8,
+            )
         against = "" if len(classes) == 2 else ", each class against the rest"
         axes.set_title(f"{title}, test split{against}")
         axes.set_xlabel(labels[0])
         axes.set_ylabel(labels[1])
         paths.append(save_figure(figure, figures / f"{name}.png"))
+    figure = Figure(figsize=(5.5, 4.8))
+    axes = figure.subplots()
+    for index in curves:
+        # Probabilities a reader may take as risks: how often rows given p are the class.
+        CalibrationDisplay.from_predictions(
+            target == classes[index],
+            proba[:, index],
+            n_bins=10,
+            strategy="quantile",
+            pos_label=True,
+            ax=axes,
+            name=names[index],
+            ref_line=index == curves[0],  # the diagonal: perfectly calibrated
+        )
+    axes.set_title("Calibration, test split (diagonal = perfectly calibrated)")
+    axes.set_xlabel("mean predicted probability (per tenth of the rows)")
+    axes.set_ylabel("observed share of the class")
+    paths.append(save_figure(figure, figures / "calibration.png"))
     return paths
 
 
