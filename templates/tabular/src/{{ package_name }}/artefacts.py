@@ -98,7 +98,7 @@ class DecisionThreshold(Record):
     """Precision and recall of the positive class on validation at ``value``."""
 
 
-class TrainingRun(Record):
+class SearchRun(Record):
     """What the search took: rows per split, folds, fits and wall-clock time."""
 
     rows: dict[str, int]
@@ -125,7 +125,7 @@ class Metadata(ModelMetadata):
     chosen: ChosenModel
     features: list[FeatureSchema]
     threshold: DecisionThreshold | None = None
-    training: TrainingRun | None = None
+    search: SearchRun | None = None
 
     def decide(self, probabilities: NDArray[np.float64]) -> NDArray[np.intp]:
         """The class column each row of ``predict_proba`` output is labelled with."""

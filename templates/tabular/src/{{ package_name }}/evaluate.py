@@ -28,7 +28,7 @@ from sklearn.metrics import (
 )
 
 from . import artefacts
-from .artefacts import DecisionThreshold, Metadata, TrainingRun, decide
+from .artefacts import DecisionThreshold, Metadata, SearchRun, decide
 from .config import Settings
 from .data import features_and_target, file_hash, load, plain, split
 from .metrics import LABELS, score
@@ -280,11 +280,11 @@ def threshold_cell(target: str, report: dict[str, Any] | None) -> str:
     )
 
 
-def training_cell(training: TrainingRun) -> str:
+def search_cell(search: SearchRun) -> str:
     """The few words of the Decisions row on validation: the folds, the fits, the time."""
     return (
-        f"{training.cv_folds} folds on {training.rows['train']:,} training rows; this run's "
-        f"search made {training.fits:,} fits in {training.seconds:.0f} s"
+        f"{search.cv_folds} folds on {search.rows['train']:,} training rows; this run's "
+        f"search made {search.fits:,} fits in {search.seconds:.0f} s"
     )
 
 
@@ -325,11 +325,11 @@ def results_markdown(
         for path in figures
     )
     params = ", ".join(f"`{k}={v}`" for k, v in metadata.chosen.params.items())
-    training = metadata.training
+    search = metadata.search
     searched = (
-        f" Searched with {training.cv_folds}-fold cross-validation on {training.rows['train']:,} "
-        f"training rows: {training.fits:,} fits in {training.seconds:.0f} s."
-        if training
+        f" Searched with {search.cv_folds}-fold cross-validation on {search.rows['train']:,} "
+        f"training rows: {search.fits:,} fits in {search.seconds:.0f} s."
+        if search
         else ""
     )
     return "\n\n".join(
@@ -338,8 +338,8 @@ def results_markdown(
             f"`{metadata.trained_at.isoformat()}` on data `sha256:{metadata.data_hash[:12]}`. "
             f"Chosen on validation {metric}: **{chosen}** ({params or 'defaults'}).{searched}",
             candidates,
-            f"Held-out test split ({training.rows['test']:,} rows):"
-            if training
+            f"Held-out test split ({search.rows['test']:,} rows):"
+            if search
             else "Held-out test split:",
             test_table(chosen, test_metrics, reference),
             *([threshold_sentence(metadata.target, threshold)] if threshold else []),
@@ -356,7 +356,7 @@ def model_card_results(
     threshold: dict[str, Any] | None,
 ) -> str:
     """The model card's Metrics: the shipped model beside the baseline, in brief."""
-    rows = f" ({metadata.training.rows['test']:,} rows)" if metadata.training else ""
+    rows = f" ({metadata.search.rows['test']:,} rows)" if metadata.search else ""
     return "\n\n".join(
         [
             f"Model `{metadata.model_version}`, **{metadata.chosen.name}**, on the held-out "
@@ -388,8 +388,8 @@ def write_prose(
         return
     logger.info("%s results %s", readme, "updated" if changed else "already up to date")
     inline = {"threshold": threshold_cell(metadata.target, threshold)}
-    if metadata.training:
-        inline["folds"] = training_cell(metadata.training)
+    if metadata.search:
+        inline["folds"] = search_cell(metadata.search)
     write_blocks(readme, inline)
     write_blocks(
         readme.with_name("MODEL_CARD.md"),
@@ -430,7 +430,7 @@ def run(settings: Settings) -> dict[str, Any]:
         "baseline": {"name": name, "test_metrics": baseline_metrics},
         "not_beating_the_baseline": not_beaten(test_metrics, baseline_metrics),
         "threshold": threshold,
-        "training": metadata.training.model_dump(mode="json") if metadata.training else None,
+        "search": metadata.search.model_dump(mode="json") if metadata.search else None,
         "candidates": [candidate.model_dump(mode="json") for candidate in metadata.candidates],
         "figures": [path.as_posix() for path in paths],
     }

@@ -33,7 +33,7 @@ from sklearn.pipeline import Pipeline
 from threadpoolctl import threadpool_limits
 
 from . import artefacts, threshold
-from .artefacts import CandidateScore, ChosenModel, FeatureSchema, Metadata, TrainingRun
+from .artefacts import CandidateScore, ChosenModel, FeatureSchema, Metadata, SearchRun
 from .config import Settings
 from .data import Dataset, features_and_target, load_dataset, plain
 from .families import families, scorer
@@ -236,7 +236,7 @@ def run(settings: Settings) -> TrainingResult:
         ),
         features=feature_schema(settings, dataset.split.train),
         threshold=decision,
-        training=TrainingRun(
+        search=SearchRun(
             rows={"train": len(parts.train), "validation": len(parts.val), "test": len(parts.test)},
             cv_folds=settings.train.cv_folds,
             fits=sum(candidate.fits for candidate in candidates),
