@@ -51,6 +51,7 @@ src/{pkg}/cli.py
 src/{pkg}/cli_base.py
 src/{pkg}/config.py
 src/{pkg}/config_base.py
+src/{pkg}/drift.py
 src/{pkg}/model_dir.py
 src/{pkg}/readiness.py
 src/{pkg}/reports.py
@@ -61,6 +62,7 @@ tests/api/test_offload.py
 tests/api/test_server.py
 tests/api/test_service.py
 tests/test_config_base.py
+tests/test_drift.py
 tests/test_model_dir.py
 tests/test_readiness.py
 tests/test_reports.py

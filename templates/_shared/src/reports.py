@@ -49,13 +49,16 @@ def figures_dir(settings: Settings, stage: str) -> Path:
 
 def figure_problems(figure: Figure) -> list[str]:
     """What a reader of ``figure`` would miss: every visible plot needs a title (its own or
-    the figure's) and both axes labelled. Empty when the figure is complete."""
+    the figure's) and, when it draws axes, both of them labelled (an image tile drawn with
+    ``axis("off")`` has none to label). Empty when the figure is complete."""
     problems = []
     plots = [ax for ax in figure.axes if ax.get_visible() and ax.get_label() != "<colorbar>"]
     for number, ax in enumerate(plots, start=1):
         name = repr(ax.get_title()) if ax.get_title() else f"plot {number}"
         if not ax.get_title() and not figure.get_suptitle():
             problems.append(f"{name} has no title")
+        if not ax.axison:
+            continue
         for axis, label in (("x", ax.get_xlabel()), ("y", ax.get_ylabel())):
             if not label:
                 problems.append(f"{name} has no {axis}-axis label")

@@ -3,15 +3,9 @@
 ``run_drift`` compares a batch (CSV or Parquet, checked with the training schema) with the
 training split that ``train`` saved beside the model (``artefacts.REFERENCE_FILE``):
 
-* **PSI** (population stability index) for every feature. Numbers are binned at the
-  reference's quantiles, so each bin holds about the same share of training rows;
-  categories are compared level by level. Missing values are a bin of their own, and so
-  are categories never seen in training: both are exactly the changes that break models.
-  Rule of thumb: below 0.1 stable, 0.1-0.2 a moderate shift, above 0.2 a real one.
-* **A significance test** per feature: two-sample Kolmogorov-Smirnov for numbers,
-  chi-square on the same bins as PSI for categories. PSI alone flags noise in a small
-  batch (a hundred rows give PSI around 0.1 by chance); a test alone flags harmless
-  shifts in a large one. A feature **drifts when both agree**: PSI above
+* **PSI** (population stability index) for every feature, and **a significance test**
+  (Kolmogorov-Smirnov for numbers, chi-square for categories): the statistics are in
+  ``drift.py``, shared with every variant. A feature **drifts when both agree**: PSI above
   ``monitoring.psi_threshold`` and a p-value below ``monitoring.pvalue`` divided by the
   number of features (so thirty features do not give thirty chances of a false alarm).
 
@@ -27,132 +21,21 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
-import numpy as np
 import pandas as pd
-from numpy.typing import ArrayLike, NDArray
-from scipy import stats
 
 from . import artefacts
 from .config import Settings
 from .data import load, read_table, split
+from .drift import FeatureDrift, category_psi, chi_square, judge, ks, psi
 from .reports import cell
 from .schema import validate
 
 logger = logging.getLogger(__name__)
 
 REPORT_FILE = "drift.md"
-MISSING = "(missing)"
-UNSEEN = "(unseen in training)"
-# Share given to an empty bin so that log(current / reference) stays finite: a bin that is
-# empty on one side still counts heavily, without one empty bin turning PSI into infinity.
-EMPTY_BIN_SHARE = 1e-4
-# Rows of the batch each bin must expect for the chi-square approximation to hold.
-MIN_EXPECTED = 5.0
-
-
-def _shares(counts: NDArray[np.float64]) -> NDArray[np.float64]:
-    total = counts.sum()
-    shares = counts / total if total > 0 else np.zeros_like(counts)
-    return np.clip(shares, EMPTY_BIN_SHARE, None)
-
-
-def _psi_from_counts(reference: NDArray[np.float64], current: NDArray[np.float64]) -> float:
-    expected, actual = _shares(reference), _shares(current)
-    return float(np.sum((actual - expected) * np.log(actual / expected)))
-
-
-def psi(reference: ArrayLike, current: ArrayLike, bins: int = 10) -> float:
-    """PSI of a numeric feature, binned at ``bins`` reference quantiles plus a missing bin.
-
-    Identical distributions give ~0; the further ``current`` moves, the larger the value.
-    """
-    ref = np.asarray(reference, dtype=np.float64)
-    cur = np.asarray(current, dtype=np.float64)
-    ref_present, cur_present = ref[~np.isnan(ref)], cur[~np.isnan(cur)]
-    if ref_present.size:
-        # Interior cut points; duplicates (heavily tied data) collapse into fewer bins.
-        # Bins are closed on the right, as in pandas.qcut: a value equal to a cut point
-        # belongs to the bin below it, so a constant reference still has a bin above it.
-        quantiles = np.linspace(0, 1, bins + 1)[1:-1]
-        edges = np.unique(np.quantile(ref_present, quantiles))
-    else:
-        edges = np.array([], dtype=np.float64)
-    width = edges.size + 1
-
-    def counts(present: NDArray[np.float64], everything: NDArray[np.float64]) -> Any:
-        binned = np.bincount(np.searchsorted(edges, present, side="left"), minlength=width)
-        return np.append(binned, everything.size - present.size).astype(np.float64)
-
-    return _psi_from_counts(counts(ref_present, ref), counts(cur_present, cur))
-
-
-def _category_counts(
-    reference: Sequence[Any] | pd.Series, current: Sequence[Any] | pd.Series
-) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-    """Counts per reference level, plus missing and unseen, for both sides."""
-    ref = pd.Series(reference, dtype=object)
-    cur = pd.Series(current, dtype=object)
-    levels = sorted({str(value) for value in ref.dropna()})
-
-    def counts(values: pd.Series) -> NDArray[np.float64]:
-        labels = values.map(lambda value: MISSING if pd.isna(value) else str(value))
-        labels = labels.where(labels.isin([*levels, MISSING]), UNSEEN)
-        tally = labels.value_counts()
-        return np.array(
-            [tally.get(level, 0) for level in [*levels, MISSING, UNSEEN]], dtype=np.float64
-        )
-
-    return counts(ref), counts(cur)
-
-
-def category_psi(reference: Sequence[Any] | pd.Series, current: Sequence[Any] | pd.Series) -> float:
-    """PSI of a categorical feature: one bin per reference level, plus missing and unseen."""
-    return _psi_from_counts(*_category_counts(reference, current))
-
-
-def ks(reference: ArrayLike, current: ArrayLike) -> tuple[float, float] | None:
-    """Two-sample KS statistic and p-value on the non-missing values (None if a side is empty)."""
-    ref = np.asarray(reference, dtype=np.float64)
-    cur = np.asarray(current, dtype=np.float64)
-    ref, cur = ref[~np.isnan(ref)], cur[~np.isnan(cur)]
-    if ref.size == 0 or cur.size == 0:
-        return None
-    result = stats.ks_2samp(ref, cur)
-    return float(result.statistic), float(result.pvalue)
-
-
-def chi_square(
-    reference: Sequence[Any] | pd.Series, current: Sequence[Any] | pd.Series
-) -> tuple[float, float] | None:
-    """Chi-square test that ``current`` follows the reference's shares of the categories
-    (and of missing and unseen values); None when fewer than two bins are left.
-
-    The test is only trustworthy when every bin expects at least ``MIN_EXPECTED`` rows of
-    the batch, so rarer bins are pooled (a 6 % category in a 30-row batch expects 1.8 rows:
-    one row more or less would otherwise look like a shift).
-    """
-    ref_counts, cur_counts = _category_counts(reference, current)
-    if ref_counts.sum() == 0 or cur_counts.sum() == 0:
-        return None
-    expected = ref_counts / ref_counts.sum() * cur_counts.sum()
-    order = np.argsort(expected)
-    rare = order[np.cumsum(expected[order]) < MIN_EXPECTED]
-    # The rare bins together, plus the next-smallest bin when they still expect too few.
-    pooled = order[: len(rare) + 1] if len(rare) else order[:0]
-    kept = np.setdiff1d(np.arange(len(expected)), pooled)
-    observed = np.append(cur_counts[kept], cur_counts[pooled].sum())
-    wanted = np.append(expected[kept], expected[pooled].sum())
-    if len(pooled) == 0:
-        observed, wanted = observed[:-1], wanted[:-1]
-    if len(observed) < 2:
-        return None
-    result = stats.chisquare(observed, wanted)
-    return float(result.statistic), float(result.pvalue)
 
 
 def significance(settings: Settings) -> float:
@@ -160,17 +43,6 @@ def significance(settings: Settings) -> float:
     shared among the features (Bonferroni), so a batch from the same data raises a false
     alarm on any feature with probability at most ``monitoring.pvalue``."""
     return settings.monitoring.pvalue / max(len(settings.data.columns), 1)
-
-
-@dataclass(frozen=True)
-class FeatureDrift:
-    name: str
-    kind: str
-    psi: float
-    test: str
-    statistic: float | None
-    pvalue: float | None
-    drifted: bool
 
 
 def compare(
@@ -188,10 +60,17 @@ def compare(
             kind, test = "categorical", "chi-square"
             value = category_psi(reference[name], current[name])
             tested = chi_square(reference[name], current[name])
-        statistic, pvalue = tested if tested is not None else (None, None)
-        significant = pvalue is not None and pvalue < significance(settings)
-        drifted = value > config.psi_threshold and significant
-        results.append(FeatureDrift(name, kind, value, test, statistic, pvalue, drifted))
+        results.append(
+            judge(
+                name,
+                kind,
+                value,
+                test,
+                tested,
+                threshold=config.psi_threshold,
+                alpha=significance(settings),
+            )
+        )
     return results
 
 
