@@ -41,6 +41,7 @@ src/{pkg}/api/observability.py
 src/{pkg}/api/offload.py
 src/{pkg}/api/payloads.py
 src/{pkg}/api/predictor.py
+src/{pkg}/api/replies.py
 src/{pkg}/api/routes/__init__.py
 src/{pkg}/api/routes/health.py
 src/{pkg}/api/routes/predict.py

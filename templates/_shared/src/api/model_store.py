@@ -21,10 +21,13 @@ Machinery shared by every variant of the template: you rarely need to change it.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 import logging
 import threading
+from http import HTTPStatus
 
+from fastapi import HTTPException
 from fastapi.concurrency import run_in_threadpool
 
 from ..config import Settings
@@ -41,6 +44,32 @@ def settle_heap() -> None:
     the libraries, and one reply took 110 ms instead of 20 (measured on a 1 MB batch)."""
     gc.collect()
     gc.freeze()
+
+
+class WorkerModel:
+    """The model a worker process (``api.offload``) scores with: loaded as the process
+    starts, so it is ready before the first request (with no usable model yet, the server
+    answers 503 itself and sends nothing here), and reloaded when a request names another
+    version, the one the server has since swapped in."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.model: Predictor | None = None
+        with contextlib.suppress(FileNotFoundError, UnusableModelError):
+            self.model = load_predictor(settings)
+
+    def version(self, version: str) -> Predictor:
+        """The model ``version``; a 503 when it cannot be loaded (the client may retry)."""
+        if self.model is None or self.model.version != version:
+            try:
+                self.model = load_predictor(self.settings, version)
+            except (FileNotFoundError, UnusableModelError) as error:
+                raise HTTPException(
+                    status_code=HTTPStatus.SERVICE_UNAVAILABLE,
+                    detail=f"the model {version} cannot be loaded ({error}); retry",
+                ) from None
+            settle_heap()
+        return self.model
 
 
 class ModelStore:

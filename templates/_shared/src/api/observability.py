@@ -17,6 +17,7 @@ import logging.config
 import re
 import time
 import uuid
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -108,6 +109,11 @@ class Telemetry:
             ["route", "outcome"],
             registry=self.registry,
         )
+
+    def count_predictions(self, route: str, counts: Mapping[str, int]) -> None:
+        """Add a reply's predictions (per outcome) to ``predictions_total``."""
+        for outcome, count in counts.items():
+            self.predictions.labels(route, outcome).inc(count)
 
 
 def _route_template(scope: Scope) -> str:

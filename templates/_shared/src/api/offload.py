@@ -12,6 +12,8 @@ event loop keeps answering.
 - A job is a plain function of picklable arguments; its result comes back the same way.
 - A child that dies (killed for memory, a crash in native code) fails only the job it was
   running, with a 503 that says so; the next job starts a fresh child.
+- A child outlives no server: it exits within a second of the server process that owns it
+  (killed, crashed, or gone without shutting its pool down), and the fork server with it.
 
 Machinery shared by every variant of the template: you rarely need to change it.
 """
@@ -21,7 +23,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import multiprocessing
+import os
 import threading
+import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -43,6 +47,32 @@ def _context(preload: Sequence[str]) -> multiprocessing.context.BaseContext:
         context.set_forkserver_preload(list(preload))
         return context
     return multiprocessing.get_context("spawn")  # Windows: each child imports them itself
+
+
+OWNER_CHECK_S = 1.0
+"""How often a child checks that the server process that owns it is still there."""
+
+
+def _exit_without_owner(owner: int) -> None:
+    """In the child: exit once the process ``owner`` is gone. A child waiting for jobs holds
+    both ends of its job queue, so it never sees its owner close it."""
+    while True:
+        time.sleep(OWNER_CHECK_S)
+        try:
+            os.kill(owner, 0)  # signal 0: only asks whether the process exists
+        except ProcessLookupError:
+            os._exit(0)
+        except PermissionError:  # it exists, under another user: the pid was reused
+            os._exit(0)
+
+
+def _initialize(
+    owner: int, initializer: Callable[..., None] | None, initargs: tuple[Any, ...]
+) -> None:
+    if os.name == "posix":  # on Windows, os.kill(pid, 0) would send CTRL+C, not ask
+        threading.Thread(target=_exit_without_owner, args=(owner,), daemon=True).start()
+    if initializer is not None:
+        initializer(*initargs)
 
 
 def _started() -> None:
@@ -74,8 +104,8 @@ class Offload:
                 pool = ProcessPoolExecutor(
                     max_workers=1,
                     mp_context=_context(self._preload),
-                    initializer=self._initializer,
-                    initargs=self._initargs,
+                    initializer=_initialize,
+                    initargs=(os.getpid(), self._initializer, self._initargs),
                 )
                 pool.submit(_started)
                 self._pool = pool

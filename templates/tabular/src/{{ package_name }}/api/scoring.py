@@ -12,11 +12,8 @@ edit it to change what a prediction returns.
 
 from __future__ import annotations
 
-import contextlib
-import json
 from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Any
 
@@ -26,15 +23,13 @@ from pydantic import BaseModel
 from threadpoolctl import threadpool_limits
 
 from ..config import Settings, Task
-from ..model_dir import UnusableModelError
 from .errors import refusal_content, validate_json
-from .model_store import settle_heap
+from .model_store import WorkerModel, settle_heap
 from .payloads import RecordExample, build_batch_model, build_record_model
-from .predictor import Predictor, load_predictor
+from .predictor import Predictor
+from .replies import Counts, Reply, to_json
 
 Predictions = list[dict[str, Any]]
-Counts = dict[str, int]
-"""Predictions per outcome (a class label, or ``value``), for ``predictions_total``."""
 Score = Callable[[Predictor, Sequence[BaseModel]], tuple[Predictions, Counts]]
 
 
@@ -66,22 +61,6 @@ def scorer(task: Task) -> Score:
     return classify if task == "classification" else regress
 
 
-def to_json(content: dict[str, Any]) -> bytes:
-    """The reply, written once: built from numbers the model produced, so re-validating it
-    against the response model (FastAPI's default: ~10 ms for 1,000 records) would only
-    cost time. The response models still document the routes and are checked in tests."""
-    return json.dumps(content, ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode()
-
-
-@dataclass(frozen=True)
-class BatchReply:
-    """What the worker process sends back: the HTTP answer, and what it predicted."""
-
-    status: int
-    content: bytes
-    counts: Counts
-
-
 # --- in the worker process ------------------------------------------------------------------
 
 
@@ -96,24 +75,7 @@ class _Worker:
             record_model, settings.serving.max_batch_records, example
         )
         self.score = scorer(settings.task)
-        self.model: Predictor | None = None
-        # Loaded now, ready before the first batch; with no usable model yet the server
-        # answers 503 itself and sends no batch here.
-        with contextlib.suppress(FileNotFoundError, UnusableModelError):
-            self.model = load_predictor(settings)
-
-    def model_for(self, version: str) -> Predictor:
-        """The model ``version``, loaded the first time a batch names it."""
-        if self.model is None or self.model.version != version:
-            try:
-                self.model = load_predictor(self.settings, version)
-            except (FileNotFoundError, UnusableModelError) as error:
-                raise HTTPException(
-                    status_code=HTTPStatus.SERVICE_UNAVAILABLE,
-                    detail=f"the model {version} cannot be loaded ({error}); retry",
-                ) from None
-            settle_heap()
-        return self.model
+        self.models = WorkerModel(settings)
 
 
 _worker: _Worker | None = None
@@ -127,17 +89,17 @@ def start_worker(settings: Settings) -> None:
     settle_heap()
 
 
-def answer_batch(version: str, body: bytes) -> BatchReply:
+def answer_batch(version: str, body: bytes) -> Reply:
     """The reply to a ``/predict/batch`` body, scored by the model ``version``."""
     if _worker is None:
         raise RuntimeError("answer_batch runs in the worker process started by start_worker")
     try:
         # Any: the batch model is built at runtime from the config; mypy cannot see .records
         batch: Any = validate_json(body, _worker.batch_model)
-        model = _worker.model_for(version)
+        model = _worker.models.version(version)
     except (RequestValidationError, HTTPException) as error:
         status, refusal = refusal_content(error)
-        return BatchReply(status, to_json(refusal), {})
+        return Reply(status, to_json(refusal), {})
     predictions, counts = _worker.score(model, batch.records)
     content = to_json({"predictions": predictions, "model_version": model.version})
-    return BatchReply(HTTPStatus.OK, content, counts)
+    return Reply(HTTPStatus.OK, content, counts)

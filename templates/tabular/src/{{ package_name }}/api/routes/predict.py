@@ -20,7 +20,6 @@ from ...config import Settings
 from ..deps import ScoringDep
 from ..errors import ERROR_RESPONSES, parse_json_body, read_json_body
 from ..model_store import ModelStore
-from ..observability import Telemetry
 from ..offload import Offload
 from ..payloads import (
     ClassificationBatchResponse,
@@ -31,18 +30,14 @@ from ..payloads import (
     build_batch_model,
     build_record_model,
 )
-from ..scoring import Counts, Score, answer_batch, scorer, start_worker, to_json
+from ..replies import to_json
+from ..scoring import Score, answer_batch, scorer, start_worker
 from . import PredictionRoutes
 
 PREDICT_ROUTE = "/predict"
 BATCH_ROUTE = "/predict/batch"
 
 Endpoint = Callable[..., Coroutine[Any, Any, Response]]
-
-
-def _count(telemetry: Telemetry, route: str, counts: Counts) -> None:
-    for outcome, count in counts.items():
-        telemetry.predictions.labels(route, outcome).inc(count)
 
 
 def _endpoints(
@@ -54,7 +49,7 @@ def _endpoints(
         record = await parse_json_body(request, record_model)
         model = scoring.model
         (prediction,), counts = score(model, [record])
-        _count(scoring.telemetry, PREDICT_ROUTE, counts)
+        scoring.telemetry.count_predictions(PREDICT_ROUTE, counts)
         content = to_json({**prediction, "model_version": model.version})
         return Response(content, media_type="application/json")
 
@@ -63,7 +58,7 @@ def _endpoints(
         # the worker process, so this process's event loop keeps answering other requests.
         body = await read_json_body(request)
         reply = await worker.run(answer_batch, scoring.model.version, body)
-        _count(scoring.telemetry, BATCH_ROUTE, reply.counts)
+        scoring.telemetry.count_predictions(BATCH_ROUTE, reply.counts)
         return Response(reply.content, status_code=reply.status, media_type="application/json")
 
     return predict, predict_batch
