@@ -54,7 +54,7 @@ def bench_image(workdir: Path, variant: Variant) -> None:
         raise RuntimeError(f"no container engine: {reason}")
     project, _ = render_and_build(workdir, variant, f"{variant.name}-image")
     tag = f"localhost/aipt-bench-{uuid.uuid4().hex[:8]}:latest"
-    built = build_image(project, engine, tag)
+    built = build_image(project, engine, tag, workdir)
     if not built.ok:
         raise RuntimeError(built.describe())
     try:

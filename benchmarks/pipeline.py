@@ -35,7 +35,8 @@ def render_and_build(
     render(template, destination, variant.answers())
     timings["render"] = time.perf_counter() - started
     answers = yaml.safe_load((destination / ".copier-answers.yml").read_text("utf-8"))
-    project = BuiltProject(destination, answers, project_environment(), variant, variant.builds[0])
+    environment = project_environment(local_indexes=variant.local_indexes)
+    project = BuiltProject(destination, answers, environment, variant, variant.builds[0])
     for step in ("setup", "all", "test"):
         result = project.make(step)
         if not result.ok:

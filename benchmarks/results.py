@@ -41,14 +41,18 @@ def _environment() -> dict[str, Any]:
     }
 
 
-def target(metric: str, measured: float, limit: float, unit: str) -> dict[str, Any]:
-    """One target: what was measured against its limit (met when at or below it)."""
+def target(
+    metric: str, measured: float, limit: float, unit: str, *, at_least: bool = False
+) -> dict[str, Any]:
+    """One target: what was measured against its limit (met when at or below it, or with
+    ``at_least``, at or above it: an accuracy, a throughput)."""
     return {
         "metric": metric,
         "measured": round(measured, 4),
         "target": limit,
         "unit": unit,
-        "met": measured <= limit,
+        "at_least": at_least,
+        "met": measured >= limit if at_least else measured <= limit,
     }
 
 
@@ -77,7 +81,8 @@ def write_summary() -> None:
             verdict = "met" if item["met"] else "**missed**"
             rows.append(
                 f"| {result['name']} | {item['metric']} | {item['measured']:g} {item['unit']} "
-                f"| <= {item['target']:g} {item['unit']} | {verdict} | {result['measured_at']} |"
+                f"| {'>=' if item.get('at_least') else '<='} {item['target']:g} {item['unit']} "
+                f"| {verdict} | {result['measured_at']} |"
             )
     lines = [
         "# Benchmark results",

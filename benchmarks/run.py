@@ -6,9 +6,13 @@
 Benchmarks (see benchmarks/README.md for what each target means and why):
   render         `copier copy` of each variant / copier-uv 1.13.0, interleaved  target <= 1x
   time-to-green  render -> make setup -> make all -> make test, warm uv cache  tabular <= 60 s
+                                                                              vision <= 150 s
   service        tabular /predict p50 vs /health p50 on one server            target <= 2x
                  and a 1,000-record /predict/batch p50                        target <= 50 ms
   image          each variant's serving image on the shared base image       tabular <= 600 MB
+                                                                              vision <= 450 MB
+  vision         make train: test accuracy >= 0.90 within 90 s; ONNX Runtime >= 500 images/s
+                 and faster than PyTorch; one-image /predict p50 <= 3x /health p50
   hardening      tabular service: fuzzing (>= 2,000 requests, 0 5xx), worst error reply
                  (<= 64 KB, <= 50 ms), /health p99 under batch load (<= 50 ms), /predict
                  req/s at concurrency 8 (>= 1,000), crash matrix (0 wrong-version cases)
@@ -33,11 +37,12 @@ from benchmarks.pipeline import bench_time_to_green, render_and_build
 from benchmarks.render import bench_render
 from benchmarks.results import RESULTS
 from benchmarks.service import bench_service
+from benchmarks.vision import bench_vision
 from harness.building import BuiltProject
 from harness.rendering import isolated_copier_settings
 from harness.variants import VARIANTS
 
-BENCHMARKS = ("render", "time-to-green", "service", "image", "hardening")
+BENCHMARKS = ("render", "time-to-green", "service", "image", "hardening", "vision")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -81,6 +86,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             if "tabular" not in projects:
                 projects["tabular"], _ = render_and_build(workdir, tabular, "hardening")
             bench_hardening(projects["tabular"], workdir, args.examples, args.crash_rounds)
+        if "vision" in names:
+            if "vision" not in projects:
+                projects["vision"], _ = render_and_build(workdir, VARIANTS["vision"], "vision")
+            bench_vision(projects["vision"], args.requests)
     finally:
         if args.keep:
             print(f"working directory kept: {workdir}")

@@ -52,10 +52,16 @@ def records_of(project: BuiltProject, count: int) -> list[dict[str, Any]]:
     return records
 
 
-def _latencies(
-    connection: http.client.HTTPConnection, method: str, path: str, body: bytes | None, n: int
+def latencies(
+    connection: http.client.HTTPConnection,
+    method: str,
+    path: str,
+    body: bytes | None,
+    n: int,
+    content_type: str = "application/json",
 ) -> list[float]:
-    headers = {"Content-Type": "application/json"} if body is not None else {}
+    """``n`` requests in a row on ``connection``, each one's seconds; any non-200 raises."""
+    headers = {"Content-Type": content_type} if body is not None else {}
     samples = []
     for _ in range(n):
         started = time.perf_counter()
@@ -68,8 +74,8 @@ def _latencies(
     return samples
 
 
-def bench_service(project: BuiltProject, requests: int) -> None:
-    """Latency seen by a client on the same machine, over one keep-alive connection."""
+def start_server(project: BuiltProject) -> RunningServer:
+    """The project's service on a free port, logging warnings only, once it is ready."""
     port = free_port()
     log = Path(tempfile.mkstemp(prefix="aipt-bench-server-", suffix=".log")[1])
     server = RunningServer(
@@ -81,12 +87,23 @@ def bench_service(project: BuiltProject, requests: int) -> None:
     )
     try:
         wait_for(server.url("/ready"), alive=server.alive)
+    except BaseException:
+        server.stop()
+        raise
+    return server
+
+
+def bench_service(project: BuiltProject, requests: int) -> None:
+    """Latency seen by a client on the same machine, over one keep-alive connection."""
+    server = start_server(project)
+    port = server.port
+    try:
         one = json.dumps(records_of(project, 1)[0]).encode()
         batch = json.dumps({"records": records_of(project, 1000)}).encode()
         connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
 
         def measure(method: str, path: str, body: bytes | None, n: int) -> list[float]:
-            return _latencies(connection, method, path, body, n)
+            return latencies(connection, method, path, body, n)
 
         measure("GET", "/health", None, 50)  # warm-up: first requests build caches
         measure("POST", "/predict", one, 50)
@@ -99,7 +116,7 @@ def bench_service(project: BuiltProject, requests: int) -> None:
         connection.close()
     finally:
         server.stop()
-        log.unlink(missing_ok=True)
+        server.log_path.unlink(missing_ok=True)
     health_p50 = statistics.median(health)
     predict_p50 = statistics.median(predict)
     batch_p50 = statistics.median(batches)

@@ -111,16 +111,54 @@ def _engine_with_base_image() -> tuple[Engine | None, str]:
     return engine, ""
 
 
-def build_image(project: BuiltProject, engine: Engine, tag: str) -> StepResult:
-    """The project's image, built by its own `make docker-build` with podman on the base."""
-    flags = f"-v {HOST_CA_BUNDLE}:{HOST_CA_BUNDLE}:ro" if HOST_CA_BUNDLE.is_file() else ""
+# uv's settings for this machine's local indexes (see harness.uv_env.uv_variables).
+LOCAL_INDEX_VARIABLES = (
+    "UV_FIND_LINKS",
+    "UV_EXTRA_INDEX_URL",
+    "UV_INDEX_STRATEGY",
+    "UV_CONSTRAINT",
+)
+# What a build context needs of a project that ran `make all`: not its environment or data.
+NOT_IN_CONTEXT = (".venv", "data", "checkpoints", "mlruns", "mlflow.db", "__pycache__")
+
+
+def build_image(project: BuiltProject, engine: Engine, tag: str, workdir: Path) -> StepResult:
+    """The project's image, built by its own `make docker-build` with podman on the base.
+
+    A project installed from this machine's local indexes (``Variant.local_indexes``) has a
+    uv.lock naming them, which no image build can read. It is built from a copy (in
+    ``workdir``) whose uv.lock is made from PyPI alone, as a user's `make setup` makes it,
+    except that the project's index sources stay off (`UV_NO_SOURCES`, also for the build:
+    PyTorch's CPU index is out of reach here; the image installs no PyTorch anyway).
+    """
+    flags = [f"-v {HOST_CA_BUNDLE}:{HOST_CA_BUNDLE}:ro"] if HOST_CA_BUNDLE.is_file() else []
+    if project.variant.local_indexes:
+        context = workdir / "context"
+        shutil.copytree(project.path, context, ignore=shutil.ignore_patterns(*NOT_IN_CONTEXT))
+        environment = {k: v for k, v in project.env.items() if k not in LOCAL_INDEX_VARIABLES}
+        environment["UV_NO_SOURCES"] = "1"
+        locked = subprocess.run(
+            ["uv", "lock"],
+            cwd=context,
+            env=environment,
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=600,
+        )
+        if locked.returncode != 0:
+            return StepResult(
+                "uv lock (PyPI only)", locked.returncode, locked.stdout + locked.stderr, 0.0
+            )
+        project = replace(project, path=context, env=environment)
+        flags.append("--env UV_NO_SOURCES=1")
     with_engine = replace(project, env={**project.env, **engine.env}, results={})
     return with_engine.make(
         "docker-build",
         f"DOCKER={engine.executable}",
         f"IMAGE={tag}",
         f"BASE_IMAGE={BASE_IMAGE}",
-        f"DOCKER_BUILD_FLAGS={flags}",
+        f"DOCKER_BUILD_FLAGS={' '.join(flags)}",
         timeout=900,
     )
 

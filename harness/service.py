@@ -6,6 +6,7 @@ Plain `urllib`, so the template's tests need no HTTP client of their own.
 from __future__ import annotations
 
 import contextlib
+import http.client
 import json
 import os
 import signal
@@ -13,6 +14,7 @@ import socket
 import subprocess
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -47,18 +49,37 @@ def request(
     *,
     method: str | None = None,
     body: bytes | None = None,
+    content_type: str = "application/json",
     timeout: float = 30,
 ) -> Response:
-    """GET (or POST `payload` as JSON, or `body` as it is, labelled JSON) and return the
-    response, whatever its status."""
+    """GET (or POST `payload` as JSON, or `body` as it is, labelled `content_type`) and
+    return the response, whatever its status."""
     data = body if body is not None else None if payload is None else json.dumps(payload).encode()
-    headers = {"Content-Type": "application/json"} if data is not None else {}
+    headers = {"Content-Type": content_type} if data is not None else {}
     req = urllib.request.Request(url, data=data, headers=headers, method=method)  # noqa: S310
     try:
         with urllib.request.urlopen(req, timeout=timeout) as answer:  # noqa: S310
             return Response(answer.status, answer.read(), dict(answer.headers))
     except urllib.error.HTTPError as error:
         return Response(error.code, error.read(), dict(error.headers))
+
+
+def declare_body(url: str, length: int, *, timeout: float = 30) -> Response:
+    """POST headers declaring a body of ``length`` bytes, send none of it, and return the
+    answer: how a body cap that reads Content-Length refuses before a byte arrives."""
+    parsed = urllib.parse.urlsplit(url)
+    connection = http.client.HTTPConnection(
+        parsed.hostname or "127.0.0.1", parsed.port, timeout=timeout
+    )
+    try:
+        connection.putrequest("POST", parsed.path or "/")
+        connection.putheader("Content-Type", "application/json")
+        connection.putheader("Content-Length", str(length))
+        connection.endheaders()
+        answer = connection.getresponse()
+        return Response(answer.status, answer.read(), dict(answer.headers))
+    finally:
+        connection.close()
 
 
 def wait_for(url: str, *, status: int = 200, timeout: float = 90, alive: Any = None) -> Response:

@@ -74,6 +74,10 @@ def uv_variables(config: Mapping[str, str], *, local_indexes: bool = False) -> d
         variables["UV_INDEX_STRATEGY"] = "unsafe-best-match"
     if config.get("constraint"):
         variables["UV_CONSTRAINT"] = " ".join(config["constraint"].split())
+    if variables.keys() & {"UV_FIND_LINKS", "UV_EXTRA_INDEX_URL"}:
+        # The local indexes stand in for the ones a project names in [tool.uv.sources]
+        # (PyTorch's CPU index), which cannot be reached where local indexes are configured.
+        variables["UV_NO_SOURCES"] = "1"
     return variables
 
 

@@ -67,6 +67,13 @@ class Variant:
     """The build whose image the container layer builds and runs."""
     results_target: str = "evaluate"
     """The make target that rewrites the README Results from the saved model."""
+    data_unit: str = "rows"
+    """What reports/data.json counts the data in (its key), as the README Data names it."""
+    fuzz_config: str = "schemathesis.toml"
+    """Schemathesis's settings for this variant's service, in harness/."""
+    local_indexes: bool = False
+    """Installs from this machine's local package indexes (pip's configuration, e.g. a
+    PyTorch build), with the project's own index sources off: see ``harness.uv_env``."""
 
     def answers(self, **overrides: Any) -> dict[str, Any]:
         """The defaults of every question for this variant, with ``overrides`` on top."""
@@ -126,7 +133,47 @@ tests/test_train.py
     container_build="tabular-classification",
 )
 
-VARIANTS: dict[str, Variant] = {variant.name: variant for variant in (TABULAR,)}
+VISION = Variant(
+    name="vision",
+    options={},
+    defaults={},
+    files="""
+src/{pkg}/acquire.py
+src/{pkg}/api/images.py
+src/{pkg}/api/scoring.py
+src/{pkg}/data.py
+src/{pkg}/eda.py
+src/{pkg}/evaluate.py
+src/{pkg}/export.py
+src/{pkg}/figures.py
+src/{pkg}/model.py
+src/{pkg}/monitoring.py
+src/{pkg}/results.py
+src/{pkg}/sample_data.py
+src/{pkg}/train.py
+src/{pkg}/transforms.py
+tests/api/test_predict.py
+tests/api/test_predictor.py
+tests/test_data.py
+tests/test_distributed.py
+tests/test_evaluate.py
+tests/test_export.py
+tests/test_figures.py
+tests/test_model.py
+tests/test_sample_data.py
+tests/test_train.py
+tests/test_transforms.py
+""",
+    model_files=("model.onnx", "weights.pt", "reference.json"),
+    reports=("reports/eda.md",),
+    builds=(Build("vision", {}),),
+    container_build="vision",
+    data_unit="images",
+    fuzz_config="schemathesis-uploads.toml",
+    local_indexes=True,
+)
+
+VARIANTS: dict[str, Variant] = {variant.name: variant for variant in (TABULAR, VISION)}
 
 BUILDS: dict[str, tuple[Variant, Build]] = {
     build.name: (variant, build) for variant in VARIANTS.values() for build in variant.builds

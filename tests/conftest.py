@@ -89,7 +89,6 @@ def build_project(template_repo: Path, tmp_path_factory: pytest.TempPathFactory)
     """The project of a registry build (`harness.variants.BUILDS`), rendered once per session
     into its own directory; its `make` steps run at most once, shared by every layer."""
     cache: dict[str, BuiltProject] = {}
-    environment = project_environment()
 
     def _build(name: str) -> BuiltProject:
         if name not in cache:
@@ -97,6 +96,7 @@ def build_project(template_repo: Path, tmp_path_factory: pytest.TempPathFactory)
             destination = tmp_path_factory.mktemp(name) / "project"
             render(template_repo, destination, variant.answers(**build.answers))
             answers = read_answers(destination)
+            environment = project_environment(local_indexes=variant.local_indexes)
             cache[name] = BuiltProject(destination, answers, environment, variant, build)
         return cache[name]
 

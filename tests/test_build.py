@@ -22,7 +22,7 @@ import pytest
 
 from harness.building import BuiltProject
 from harness.probes import describe, fuzz, load_payloads
-from harness.service import RunningServer, request, wait_for
+from harness.service import RunningServer, declare_body, request, wait_for
 from harness.uv_env import venv_script
 from harness.variants import BUILDS
 from tests.conftest import BuildProject
@@ -140,7 +140,7 @@ def test_results_twice_change_nothing(project: BuiltProject) -> None:
 def test_every_number_in_the_prose_comes_from_reports(project: BuiltProject) -> None:
     """After `make all`, every marker block of the README and the model card is written, and
     `make check` finds no number in them that reports/*.json does not hold; the data block
-    states the measured row count."""
+    states the measured size of the data (rows, images)."""
     project.require("setup", "all")
     readme = (project.path / "README.md").read_text(encoding="utf-8")
     card = (project.path / "MODEL_CARD.md").read_text(encoding="utf-8")
@@ -149,7 +149,8 @@ def test_every_number_in_the_prose_comes_from_reports(project: BuiltProject) -> 
             assert f"<!-- {name}:start -->" in text, f"no {name} block"
     facts = json.loads((project.path / "reports" / "data.json").read_text(encoding="utf-8"))
     data_block = readme.split("<!-- data:start -->", 1)[1].split("<!-- data:end -->", 1)[0]
-    assert f"{facts['rows']:,} rows" in data_block
+    unit = project.variant.data_unit
+    assert re.search(rf"\b{facts[unit]:,}\**\s{unit}\b", data_block), (unit, data_block)
     check = project.make("check")
     listed = check.output.splitlines()
     assert listed, "make check listed nothing on a fresh project (its prompts are left)"
@@ -208,10 +209,12 @@ def test_sample_requests_get_the_expected_answers(
 def test_a_body_over_the_size_cap_is_a_413(server: RunningServer, project: BuiltProject) -> None:
     limit = int(project.config()["serving"]["max_body_bytes"])
     path = next(p.path for p in load_payloads(project.build.payloads) if p.status == 200)
-    answer = request(server.url(path), body=b"x" * (limit + 1))
+    # Declared, not sent: an image route's cap is tens of megabytes, and a cap must answer
+    # from the header (one that read the body first would leave this request hanging).
+    answer = declare_body(server.url(path), limit + 1)
     assert answer.status == 413, answer.text
     # The route's own cap (serving.max_body_bytes, or a tighter one for the route) by name.
-    assert re.search(r"larger than \d+ bytes \(serving\.\w+\)", answer.text), answer.text
+    assert re.search(r"larger than \d+ bytes \(serving\.\w+[,)]", answer.text), answer.text
 
 
 def test_docs_work_offline(server: RunningServer) -> None:
@@ -255,11 +258,12 @@ def test_ready_is_503_until_a_model_exists(project: BuiltProject, tmp_path: Path
 
 
 def test_fuzzing_finds_no_server_error_and_no_schema_violation(
-    server: RunningServer, tmp_path: Path
+    server: RunningServer, project: BuiltProject, tmp_path: Path
 ) -> None:
     """Schemathesis, from the service's own OpenAPI schema: no 5xx, every answer matches its
     documented schema, every invalid request is refused with a documented 4xx."""
-    code, output = fuzz(server.base_url, examples=30, report_dir=tmp_path)
+    config = project.variant.fuzz_config
+    code, output = fuzz(server.base_url, examples=30, report_dir=tmp_path, config=config)
     assert code == 0, output[-6000:]
     assert "No issues found" in output, output[-3000:]
 

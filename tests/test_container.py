@@ -27,7 +27,10 @@ from tests.conftest import BuildProject
 pytestmark = pytest.mark.container
 
 # Installed by the `train` group only: none of them may reach the serving image.
-TRAINING_ONLY = ("matplotlib", "pandera", "pyarrow", "mlflow", "pytest", "ruff", "mypy")
+TRAINING_ONLY = (
+    *("matplotlib", "pandera", "pyarrow", "mlflow", "pytest", "ruff", "mypy"),
+    *("torch", "torchvision", "onnx"),
+)
 
 
 @pytest.fixture(scope="session")
@@ -48,10 +51,12 @@ def project(request: pytest.FixtureRequest, build_project: BuildProject) -> Buil
 
 
 @pytest.fixture(scope="module")
-def image(engine: Engine, project: BuiltProject) -> Iterator[str]:
+def image(
+    engine: Engine, project: BuiltProject, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
     """The project's image, built by its Makefile with podman."""
     tag = f"localhost/aipt-test-{uuid.uuid4().hex[:8]}:latest"
-    built = build_image(project, engine, tag)
+    built = build_image(project, engine, tag, tmp_path_factory.mktemp("image"))
     assert built.ok, built.describe()
     print(f"\n{project.build.name} image: {image_size(engine, tag) / 1e6:.0f} MB")
     yield tag

@@ -61,6 +61,8 @@ def test_local_indexes_are_opt_in() -> None:
     assert local["UV_EXTRA_INDEX_URL"] == "file:///a/simple file:///b/simple"
     assert local["UV_INDEX_STRATEGY"] == "unsafe-best-match"
     assert local["UV_CONSTRAINT"] == "/etc/pip/constraints.txt"
+    # The local indexes replace the project's own sources (PyTorch's CPU index).
+    assert local["UV_NO_SOURCES"] == "1"
 
 
 def test_project_environment_hides_the_runner() -> None:

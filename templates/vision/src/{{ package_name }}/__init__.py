@@ -1,0 +1,1 @@
+"""An image classifier (PyTorch training, ONNX export) and its prediction service (ONNX Runtime)."""
