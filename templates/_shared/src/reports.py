@@ -97,6 +97,24 @@ def cell(value: Cell, digits: int = 4) -> str:
     return text(value).replace("|", "\\|")
 
 
+def beside_baseline(
+    name: str,
+    model: Mapping[str, float],
+    reference: Mapping[str, float],
+    behind: Sequence[str],
+    labels: Mapping[str, str],
+) -> str:
+    """The model against the ``name`` baseline in words: it beats it on every metric, or
+    the metrics it does not beat (``behind``), each with both scores."""
+    if not behind:
+        return f"The model beats the {name} baseline on every metric."
+    listed = ", ".join(
+        f"{labels.get(metric, metric)} ({cell(model[metric])} against {cell(reference[metric])})"
+        for metric in behind
+    )
+    return f"The model does **not** beat the {name} baseline on {listed}."
+
+
 def table(headers: Sequence[str], rows: Sequence[Sequence[Cell]], digits: int = 4) -> str:
     """A GitHub-flavoured markdown table; numbers are right-aligned."""
     align = [

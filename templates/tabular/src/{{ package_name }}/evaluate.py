@@ -34,6 +34,7 @@ from .data import features_and_target, file_hash, load, plain, split
 from .metrics import LABELS, score
 from .reports import (
     MarkersMissingError,
+    beside_baseline,
     cell,
     figures_dir,
     save_figure,
@@ -202,13 +203,7 @@ def not_beaten(model: dict[str, float], reference: dict[str, float]) -> list[str
 def baseline_sentence(name: str, model: dict[str, float], reference: dict[str, float]) -> str:
     """What the comparison with the baseline says, in words."""
     behind = not_beaten(model, reference)
-    if not behind:
-        return f"The model beats the {name} baseline on every metric."
-    listed = ", ".join(
-        f"{LABELS.get(metric, metric)} ({cell(model[metric])} against {cell(reference[metric])})"
-        for metric in behind
-    )
-    sentence = f"The model does **not** beat the {name} baseline on {listed}."
+    sentence = beside_baseline(name, model, reference, behind, LABELS)
     if "accuracy" in behind and "recall" in model:
         sentence += (
             f" Always answering the most frequent class is right on "
