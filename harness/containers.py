@@ -16,6 +16,7 @@ from pathlib import Path
 
 from harness.building import BuiltProject, StepResult
 from harness.rendering import REPO_ROOT
+from harness.uv_env import pypi_only
 
 BASE_IMAGE = "localhost/pybase:3.11"
 # The host's CA bundle, mounted read-only into builds: package installs inside a build go
@@ -111,13 +112,6 @@ def _engine_with_base_image() -> tuple[Engine | None, str]:
     return engine, ""
 
 
-# uv's settings for this machine's local indexes (see harness.uv_env.uv_variables).
-LOCAL_INDEX_VARIABLES = (
-    "UV_FIND_LINKS",
-    "UV_EXTRA_INDEX_URL",
-    "UV_INDEX_STRATEGY",
-    "UV_CONSTRAINT",
-)
 # What a build context needs of a project that ran `make all`: not its environment or data.
 NOT_IN_CONTEXT = (".venv", "data", "checkpoints", "mlruns", "mlflow.db", "__pycache__")
 
@@ -135,8 +129,7 @@ def build_image(project: BuiltProject, engine: Engine, tag: str, workdir: Path) 
     if project.variant.local_indexes:
         context = workdir / "context"
         shutil.copytree(project.path, context, ignore=shutil.ignore_patterns(*NOT_IN_CONTEXT))
-        environment = {k: v for k, v in project.env.items() if k not in LOCAL_INDEX_VARIABLES}
-        environment["UV_NO_SOURCES"] = "1"
+        environment = pypi_only(project.env)
         locked = subprocess.run(
             ["uv", "lock"],
             cwd=context,

@@ -54,6 +54,19 @@ def parse_pip_config(listing: str) -> dict[str, str]:
     return merged
 
 
+# What `uv_variables(..., local_indexes=True)` adds for the local indexes (with UV_NO_SOURCES).
+LOCAL_INDEX_VARIABLES = frozenset(
+    {"UV_FIND_LINKS", "UV_EXTRA_INDEX_URL", "UV_INDEX_STRATEGY", "UV_CONSTRAINT"}
+)
+
+
+def pypi_only(environment: Mapping[str, str]) -> dict[str, str]:
+    """``environment`` without this machine's local indexes, and with the project's own
+    index sources still off: what locks a project from PyPI alone."""
+    kept = {key: value for key, value in environment.items() if key not in LOCAL_INDEX_VARIABLES}
+    return {**kept, "UV_NO_SOURCES": "1"}
+
+
 def uv_variables(config: Mapping[str, str], *, local_indexes: bool = False) -> dict[str, str]:
     """uv environment variables equivalent to pip's configuration.
 

@@ -9,7 +9,7 @@ import pytest
 
 from harness.matrix import options, pairwise_combinations
 from harness.rendering import SNAPSHOT_TAG, git, snapshot_template
-from harness.uv_env import parse_pip_config, project_environment, uv_variables
+from harness.uv_env import parse_pip_config, project_environment, pypi_only, uv_variables
 from harness.variants import VARIANTS, Variant
 
 pytestmark = pytest.mark.render
@@ -63,6 +63,12 @@ def test_local_indexes_are_opt_in() -> None:
     assert local["UV_CONSTRAINT"] == "/etc/pip/constraints.txt"
     # The local indexes replace the project's own sources (PyTorch's CPU index).
     assert local["UV_NO_SOURCES"] == "1"
+    # Taking them away again leaves the CA bundle, and the sources still off.
+    assert pypi_only({**local, "PATH": "/bin"}) == {
+        "SSL_CERT_FILE": "/env/ca.pem",
+        "UV_NO_SOURCES": "1",
+        "PATH": "/bin",
+    }
 
 
 def test_project_environment_hides_the_runner() -> None:

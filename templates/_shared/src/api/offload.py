@@ -60,9 +60,8 @@ def _exit_without_owner(owner: int) -> None:
         time.sleep(OWNER_CHECK_S)
         try:
             os.kill(owner, 0)  # signal 0: only asks whether the process exists
-        except ProcessLookupError:
-            os._exit(0)
-        except PermissionError:  # it exists, under another user: the pid was reused
+        # Gone, or its pid reused by another user's process (PermissionError).
+        except (ProcessLookupError, PermissionError):
             os._exit(0)
 
 
