@@ -47,6 +47,12 @@ class TrainingRun(Protocol):
     def scores(self) -> Mapping[str, float]: ...
 
 
+def metric_name(name: str) -> str:
+    """``name`` as MLflow accepts it (letters, digits and ``_-. :/``): ``hit@5`` is
+    logged as ``hit_at_5``."""
+    return name.replace("@", "_at_")
+
+
 def tracking_uri(settings: Settings) -> str:
     """``MLFLOW_TRACKING_URI`` when set (a server), else the configured local store."""
     return os.environ.get("MLFLOW_TRACKING_URI") or settings.tracking.tracking_uri
@@ -75,7 +81,9 @@ def log_run(settings: Settings, run: TrainingRun) -> str:
         )
         mlflow.log_params(dict(run.params))
         test = {f"test_{name}": value for name, value in metadata.test_metrics.items()}
-        mlflow.log_metrics({**test, **run.scores})
+        mlflow.log_metrics(
+            {metric_name(name): value for name, value in {**test, **run.scores}.items()}
+        )
         # The folder as saved, not a re-serialised copy: what MLflow keeps is exactly what
         # the service loads, under the same version.
         mlflow.log_artifacts(str(run.directory), artifact_path="model")
