@@ -61,9 +61,7 @@ def ensure_data(settings: Settings, overwrite: bool = False) -> Path:
         raise FileNotFoundError(f"{folder} holds no document ingest can read")
     questions = settings.data.questions
     if questions is not None and not questions.is_file():
-        logger.warning(
-            "no evaluation set: `make eval` needs one", extra={"file": str(questions)}
-        )
+        logger.warning("no evaluation set: `make eval` needs one", extra={"file": str(questions)})
     logger.info(
         "documents ready",
         extra={"folder": str(folder), "documents": len(documents), "skipped": len(skipped)},

@@ -90,15 +90,15 @@ def cite(text: str, passages: Sequence[Passage]) -> list[Citation]:
     cited: dict[int, Citation] = {}
     for match in _MARKER.finditer(text):
         for n in _numbers(match):
-            passage = by_number.get(n)
-            if passage is not None and n not in cited:
+            named = by_number.get(n)
+            if named is not None and n not in cited:
                 cited[n] = Citation(
                     n=n,
-                    source=passage.source,
-                    page=passage.page,
-                    chunk_id=passage.chunk_id,
-                    score=passage.score,
-                    heading=passage.heading,
+                    source=named.source,
+                    page=named.page,
+                    chunk_id=named.chunk_id,
+                    score=named.score,
+                    heading=named.heading,
                 )
     return list(cited.values())
 

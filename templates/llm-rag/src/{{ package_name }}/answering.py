@@ -25,11 +25,10 @@ from .answer import Answer, Passage, make_answer
 from .config import Mode, Settings
 from .extractive import extract
 from .llm import GenerationError, LLMClient
-from .prompts import build_messages
+from .prompts import build_messages, load_prompt
 from .retrieval import Retrieval, Retriever, open_index
 
-NOT_IN_DOCUMENTS = "The documents do not answer this question."
-NOTHING_EXTRACTED = "No sentence of the closest passages answers this question."
+NOT_IN_DOCUMENTS = load_prompt().not_found
 MAX_SENTENCES = 3
 
 
@@ -70,7 +69,7 @@ def compose(
             return Composed(make_answer(text, passages, llm.generator), abstained=False)
         except GenerationError as error:
             fallback = str(error)
-    text = extract(question, passages, MAX_SENTENCES) or NOTHING_EXTRACTED
+    text = extract(question, passages, MAX_SENTENCES) or NOT_IN_DOCUMENTS
     return Composed(make_answer(text, passages, "extractive"), False, fallback)
 
 

@@ -132,9 +132,7 @@ class LLMConfig(Section):
 
 
 class ServingConfig(config_base.ServingConfig):
-    max_question_chars: int = Field(
-        1000, ge=10, description="Longer questions are refused (422)."
-    )
+    max_question_chars: int = Field(1000, ge=10, description="Longer questions are refused (422).")
     max_document_bytes: int = Field(
         5_000_000, ge=1024, description="Largest uploaded document (413 above)."
     )

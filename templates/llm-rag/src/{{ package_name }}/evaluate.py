@@ -156,7 +156,9 @@ def abstention_figure(
     return path
 
 
-def answer_quality(settings: Settings, retriever: Retriever, items: Sequence[Question]) -> dict:
+def answer_quality(
+    settings: Settings, retriever: Retriever, items: Sequence[Question]
+) -> dict[str, Any]:
     """Groundedness and latency of whole answers on the answerable questions."""
     from .answering import Answerer
 
@@ -226,4 +228,3 @@ def run(settings: Settings) -> dict[str, Any]:
         extra={"file": str(path), "hit@5": hybrid.get("hit@5"), "mrr": hybrid.get("mrr")},
     )
     return report
-

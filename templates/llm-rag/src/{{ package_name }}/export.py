@@ -119,7 +119,10 @@ def _export_onnx(module: Any, tokenizer_path: Path, target: Path, max_tokens: in
             str(raw),
             input_names=[INPUT_IDS, ATTENTION_MASK],
             output_names=[OUTPUT_NAME],
-            dynamic_shapes={INPUT_IDS: {0: batch, 1: length}, ATTENTION_MASK: {0: batch, 1: length}},
+            dynamic_shapes={
+                INPUT_IDS: {0: batch, 1: length},
+                ATTENTION_MASK: {0: batch, 1: length},
+            },
             dynamo=True,
             verbose=False,
         )
@@ -164,10 +167,13 @@ def parity(model: Any, encoder: Encoder, texts: Sequence[str]) -> float:
     return float(np.abs(encoder.encode(texts) - expected).max())
 
 
-def reuse(previous: Path, info: EmbeddingInfo, config: EmbeddingConfig, into: Path) -> bool:
+def reuse(
+    previous: Path, info: EmbeddingInfo, config: EmbeddingConfig | None, into: Path
+) -> bool:
     """Link (or copy) the encoder of the index in ``previous`` into ``into`` when it was
-    made from the configured model; False when it was not, and ``export`` must run."""
-    if info.model != config.model or info.max_tokens > config.max_tokens:
+    made from the configured model (any model, with ``config`` None); False when it was
+    not, and ``export`` must run."""
+    if config is not None and (info.model != config.model or info.max_tokens > config.max_tokens):
         return False
     for name in (ENCODER_FILE, TOKENIZER_FILE):
         source, target = previous / name, into / name

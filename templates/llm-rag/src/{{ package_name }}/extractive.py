@@ -24,8 +24,8 @@ it reaches ``min_score``; then, up to ``max_sentences``, the sentence adding the
 weight of not yet covered question terms, while it adds at least ``min_gain`` and scores
 at least ``relative_cut`` times the first sentence's score on its own (so a sentence that
 only shares one common word with the question is not tacked on). Ties go to the earlier
-passage, then the earlier sentence. The chosen sentences are printed in
-passage order, each followed by its passage's marker, such as ``[2]``.
+passage, then the earlier sentence. The chosen sentences are printed in passage order,
+each followed by its passage's marker, such as ``[2]``.
 
 Edit this when the sentence splitting, the scoring or the injection patterns change.
 """
@@ -45,17 +45,21 @@ __all__ = ["GENERATOR", "extract", "looks_like_injection", "sentences", "terms"]
 
 GENERATOR = "extractive"
 
-_STOP_WORDS = frozenset(
-    """
-    a about after all also am an and any are as at be been before being both but by can
-    could did do does doing during each else for from get gets got had has have having he
-    her here hers him his how i if in into is it its itself just may me might more most
-    must my no nor not now of off on once only or other our ours out over own please same
-    shall she should so some such than that the their theirs them then there these they
-    this those through to too under until up us very was we were what when where which
-    while who whom whose why will with would yes yet you your yours
-    """.split()
-)
+# fmt: off
+_STOP_WORDS = frozenset({
+    "a", "about", "after", "all", "also", "am", "an", "and", "any", "are", "as", "at", "be",
+    "been", "before", "being", "both", "but", "by", "can", "could", "did", "do", "does",
+    "doing", "during", "each", "else", "for", "from", "get", "gets", "got", "had", "has",
+    "have", "having", "he", "her", "here", "hers", "him", "his", "how", "i", "if", "in", "into",
+    "is", "it", "its", "itself", "just", "may", "me", "might", "more", "most", "must", "my",
+    "no", "nor", "not", "now", "of", "off", "on", "once", "only", "or", "other", "our", "ours",
+    "out", "over", "own", "please", "same", "shall", "she", "should", "so", "some", "such",
+    "than", "that", "the", "their", "theirs", "them", "then", "there", "these", "they", "this",
+    "those", "through", "to", "too", "under", "until", "up", "us", "very", "was", "we", "were",
+    "what", "when", "where", "which", "while", "who", "whom", "whose", "why", "will", "with",
+    "would", "yes", "yet", "you", "your", "yours"
+})
+# fmt: on
 _WORD = re.compile(r"[a-z0-9]+(?:['\u2019][a-z]+)?")
 # (suffix, replacement), longest first; the stem left must keep at least 3 letters
 _SUFFIXES = (
@@ -123,8 +127,25 @@ _INJECTION = re.compile(
 )
 
 
+# Every branch of _INJECTION contains one of these words or tokens; checking for them first
+# skips the slow pattern for almost every sentence. A new branch needs its word added here.
+_TRIGGER_WORDS = frozenset(
+    {
+        "ai", "ais", "artificial", "chat", "chatbot", "chatbots", "gpt", "gpts", "language",
+        "llm", "llms", "ignore", "disregard", "forget", "override", "bypass", "pretend",
+        "developer", "jailbreak", "anything", "system", "hidden", "secret", "initial",
+        "original", "internal", "reveal", "tell", "inform", "convince", "assure", "respond",
+        "reply", "answer",
+    }
+)  # fmt: skip
+_TRIGGER_TOKENS = ("<|", "[inst]", "[/inst]", "<<sys>>", "<</sys>>")
+_LETTERS = re.compile(r"[a-z]+")
+
+
 @lru_cache(maxsize=65536)
 def _stem(word: str) -> str:
+    if word.endswith("ees"):  # "employees", "fees": the plural of a word kept whole
+        return word[:-1]
     for suffix, replacement in _SUFFIXES:
         if word.endswith(suffix) and len(word) - len(suffix) >= 3:
             if suffix == "s" and word.endswith("ss"):
@@ -150,9 +171,16 @@ def terms(text: str) -> set[str]:
 
 def looks_like_injection(sentence: str) -> bool:
     """Whether ``sentence`` speaks to an AI system rather than to a human reader."""
-    text = unicodedata.normalize("NFKC", sentence)
-    text = "".join(char for char in text if unicodedata.category(char) != "Cf")
-    return _INJECTION.search(" ".join(text.casefold().split())) is not None
+    text = sentence
+    if not text.isascii():  # fold look-alike letters, drop zero-width and bidi characters
+        text = unicodedata.normalize("NFKC", text)
+        text = "".join(char for char in text if unicodedata.category(char) != "Cf")
+    text = " ".join(text.casefold().split())
+    if _TRIGGER_WORDS.isdisjoint(_LETTERS.findall(text)) and not any(
+        token in text for token in _TRIGGER_TOKENS
+    ):
+        return False
+    return _INJECTION.search(text) is not None
 
 
 def _cells(row: str) -> list[str]:
@@ -219,7 +247,8 @@ def _candidates(passages: Sequence[Passage]) -> list[_Candidate]:
         for position, sentence in enumerate(sentences(passage.text)):
             if sentence.endswith(":") or looks_like_injection(sentence):
                 continue
-            found.append(_Candidate(rank, position, passage.n, sentence, frozenset(terms(sentence))))
+            words = frozenset(terms(sentence))
+            found.append(_Candidate(rank, position, passage.n, sentence, words))
     return found
 
 

@@ -105,17 +105,17 @@ def _previous(settings: Settings) -> artefacts.SavedIndex | None:
 
 def prepare_encoder(settings: Settings, into: Path, allow_export: bool = True) -> EmbeddingInfo:
     """Put the encoder for ``embedding.model`` into ``into``: the current index's when it
-    fits, else a fresh export (which needs the ``train`` dependencies)."""
+    fits, else a fresh export (which needs the ``train`` dependencies). Without
+    ``allow_export`` (the service, adding an upload), the current index's encoder is used
+    whatever the config names: the index must stay searchable with one encoder."""
     previous = _previous(settings)
+    wanted = settings.embedding if allow_export else None
     if previous is not None and export.reuse(
-        previous.directory, previous.metadata.embedding, settings.embedding, into
+        previous.directory, previous.metadata.embedding, wanted, into
     ):
         return previous.metadata.embedding
     if not allow_export:
-        raise IngestError(
-            f"the index has no encoder for embedding.model {settings.embedding.model!r}; "
-            "run `make ingest` to export it"
-        )
+        raise IngestError("there is no index to add to yet; run `make ingest` first")
     logger.info("exporting the embedding model to ONNX", extra={"model": settings.embedding.model})
     return export.export(settings.embedding, into)
 
@@ -296,4 +296,3 @@ def write_data_report(settings: Settings, corpus: Corpus) -> Path:
     for document in (settings.paths.readme, Path("MODEL_CARD.md")):
         reports.write_blocks(document, {"data": block})
     return path
-

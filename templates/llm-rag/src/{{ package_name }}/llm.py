@@ -55,6 +55,10 @@ def _safe_url(url: str) -> str:
     return urlunsplit(parts._replace(netloc=netloc))
 
 
+def _attempts(count: int) -> str:
+    return f"{count} attempt" if count == 1 else f"{count} attempts"
+
+
 def _to_params(messages: Sequence[Mapping[str, str]]) -> list[ChatCompletionMessageParam]:
     params: list[ChatCompletionMessageParam] = []
     for message in messages:
@@ -103,10 +107,13 @@ class LLMClient:
             )
         except openai.OpenAIError as exc:
             raise self._error(exc) from exc
-        content = completion.choices[0].message.content if completion.choices else None
+        try:
+            content = completion.choices[0].message.content if completion.choices else None
+        except AttributeError as exc:  # a 200 that is not a chat completion, e.g. a web page
+            raise self._fail("the reply is not an OpenAI chat completion") from exc
         text = (content or "").strip()
         if not text:
-            raise GenerationError(f"LLM endpoint {self.endpoint} returned an empty reply")
+            raise self._fail("empty reply")
         return text
 
     def stream(self, messages: Sequence[Mapping[str, str]]) -> Iterator[str]:
@@ -114,8 +121,9 @@ class LLMClient:
 
         The request is made (and retried) before this returns, so an unreachable endpoint,
         a timeout before the first byte or an HTTP error raises GenerationError here, before
-        anything is yielded. A failure while reading, or a reply with no text at all, raises
-        GenerationError from the iterator. Closing the iterator early closes the response.
+        anything is yielded. A failure while reading, or a reply that is empty or only
+        whitespace, raises GenerationError from the iterator (after what was received).
+        Closing the iterator early closes the response.
         """
         try:
             chunks = self._client.chat.completions.create(
@@ -133,35 +141,40 @@ class LLMClient:
         produced = False
         try:
             for chunk in chunks:
-                for choice in chunk.choices:  # one choice: n is left at 1
-                    if choice.delta.content:
-                        produced = True
-                        yield choice.delta.content
+                for choice in getattr(chunk, "choices", None) or ():  # n is 1: one choice
+                    text = choice.delta.content
+                    if text:
+                        produced = produced or not text.isspace()
+                        yield text
         except openai.OpenAIError as exc:
             raise self._error(exc, streaming=True) from exc
         finally:
             chunks.close()
         if not produced:
-            raise GenerationError(f"LLM endpoint {self.endpoint} streamed an empty reply")
+            raise self._fail("empty reply (streamed)")
 
     def _error(self, exc: openai.OpenAIError, *, streaming: bool = False) -> GenerationError:
-        retries = self.config.max_retries
-        where = f"LLM endpoint {self.endpoint} (model {self.config.model})"
-        during = " while streaming the reply" if streaming else ""
+        tries = self.config.max_retries + 1
+        root = exc.__cause__
+        detail = f"{type(root).__name__}: {root}" if root is not None else str(exc)
         if isinstance(exc, openai.APITimeoutError):
-            attempts = 1 if streaming else retries + 1
-            cause = f"timed out after {self.config.timeout_s:g} s ({attempts} attempt(s))"
+            cause = f"timed out after {self.config.timeout_s:g} s"
+            cause += " while streaming the reply" if streaming else f" ({_attempts(tries)})"
         elif isinstance(exc, openai.APIConnectionError):
-            attempts = 1 if streaming else retries + 1
-            cause = f"could not be reached ({attempts} attempt(s)): {exc}"
+            if streaming:
+                cause = f"connection lost while streaming the reply: {detail}"
+            else:
+                cause = f"could not connect ({_attempts(tries)}): {detail}"
         elif isinstance(exc, openai.APIStatusError):
             status = exc.status_code
             retried = status in _RETRIED_STATUSES or status >= 500
-            attempts = retries + 1 if retried else 1
-            cause = f"answered HTTP {status} ({attempts} attempt(s)): {exc.message}"
+            cause = f"HTTP {status} ({_attempts(tries if retried else 1)}): {exc.message}"
         else:
-            cause = f"failed: {type(exc).__name__}: {exc}"
-        message = f"{where}{during} {cause}"
+            cause = f"{type(exc).__name__}: {exc}"
+        return self._fail(cause)
+
+    def _fail(self, cause: str) -> GenerationError:
+        message = f"LLM endpoint {self.endpoint} (model {self.config.model}): {cause}"
         if self._secret:
             message = message.replace(self._secret, "***")
         return GenerationError(message)

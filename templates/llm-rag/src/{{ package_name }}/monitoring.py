@@ -127,13 +127,13 @@ def statistics_of(
         batch_nearest = nearest(batch_vectors, asked_vectors)
     else:  # no evaluation set: neither side has a nearest question to measure
         reference_nearest, batch_nearest = [1.0], [1.0]
-    before = {
+    before: dict[str, list[Any]] = {
         "best similarity": reference["best_similarity"],
         "nearest evaluation question": reference_nearest,
         "question words": reference["question_words"],
         "abstained": [value < threshold for value in reference["best_similarity"]],
     }
-    after = {
+    after: dict[str, list[Any]] = {
         "best similarity": best,
         "nearest evaluation question": batch_nearest,
         "question words": [len(text.split()) for text in batch],

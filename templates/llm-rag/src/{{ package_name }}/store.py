@@ -114,21 +114,18 @@ class ChunkStore:
 
     def vectors(self, chunk_ids: Sequence[str]) -> NDArray[np.float32]:
         """The stored vectors of ``chunk_ids``, in that order."""
-        found: dict[str, list[float]] = {}
+        found: dict[str, NDArray[np.float32]] = {}
         for start in range(0, len(chunk_ids), PAGE):
             wanted = [point_id(chunk_id) for chunk_id in chunk_ids[start : start + PAGE]]
             for record in self.client.retrieve(
                 self.collection, wanted, with_payload=["chunk_id"], with_vectors=True
             ):
-                vector = record.vector
-                if isinstance(vector, list):
-                    found[str((record.payload or {}).get("chunk_id"))] = [
-                        float(value) for value in vector
-                    ]
+                vector = np.asarray(record.vector, dtype=np.float32)  # one unnamed vector
+                found[str((record.payload or {}).get("chunk_id"))] = vector
         missing = [chunk_id for chunk_id in chunk_ids if chunk_id not in found]
         if missing:
             raise KeyError(f"{len(missing)} chunk(s) not in the store, e.g. {missing[0]}")
-        return np.asarray([found[chunk_id] for chunk_id in chunk_ids], dtype=np.float32)
+        return np.stack([found[chunk_id] for chunk_id in chunk_ids]).astype(np.float32)
 
     def add(self, chunks: Sequence[Chunk], vectors: NDArray[np.float32]) -> None:
         if len(chunks) != len(vectors):

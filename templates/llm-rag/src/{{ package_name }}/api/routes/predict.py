@@ -1,185 +1,305 @@
-"""``POST /predict`` (one image, form field ``file``) and ``POST /predict/batch`` (several, in
-the form field ``files``).
+"""``POST /ask``, ``POST /ask/stream`` (server-sent events) and ``POST /documents``.
 
-Images arrive as multipart form uploads, parsed by FastAPI (``UploadFile``). Here each
-upload is read within its byte cap; the worker process then decodes, preprocesses and
-classifies them (``api.scoring``), so the event loop never decodes a file. ``api.main``
-includes what ``build_routes`` returns, and caps each route's body before it is parsed
-(``PredictionRoutes.body_limits``).
+A question is validated here (``payloads.ask_model``: 422 for an empty or over-long one),
+retrieved in the worker process (``scoring.retrieve``: embedding a question is CPU work),
+and answered here (``answering.compose``): an LLM call waits on the network, in a thread,
+never on the event loop. ``/ask/stream`` sends the passages first, then the answer as it is
+written, then the whole answer with its citations. ``/documents`` takes one file as a
+multipart upload and ingests it (``scoring.add_document``); the new index version serves
+within ``serving.reload_interval_s``.
 
 This is the part of the service that is this project's own: edit it to change the routes.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+import json
+import re
+import time
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import asdict
 from http import HTTPStatus
+from pathlib import PurePath
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, File, HTTPException, Request, Response, UploadFile
+from fastapi.responses import StreamingResponse
+from starlette.concurrency import iterate_in_threadpool, run_in_threadpool
 
-from ...config import ServingConfig, Settings
-from ..deps import ScoringDep
-from ..errors import MessageResponse, ValidationErrorResponse
-from ..images import FORMATS, read_upload
+from ...answer import Answer, Passage, make_answer
+from ...answering import Composed, compose, llm_client, stream
+from ...config import Settings
+from ...llm import GenerationError
+from ...loaders import SUPPORTED_SUFFIXES
+from ..deps import Scoring, ScoringDep
+from ..errors import ERROR_RESPONSES, MessageResponse, parse_json_body
 from ..model_store import ModelStore
 from ..offload import Offload
-from ..payloads import BatchResponse, PredictionResponse
-from ..scoring import answer, start_worker
+from ..payloads import AskRequest, AskResponse, DocumentResponse, ask_model
+from ..replies import to_json
+from ..scoring import Added, Found, Refusal, add_document, retrieve, start_worker
 from . import PredictionRoutes
 
-PREDICT_ROUTE = "/predict"
-BATCH_ROUTE = "/predict/batch"
-
-FORM_FRAMING_BYTES = 16_384
-"""Room per file, on top of the image, for what a multipart form adds around it (the
-boundary, the part's headers with the file name): part of each route's body cap."""
-
+ASK_ROUTE = "/ask"
+STREAM_ROUTE = "/ask/stream"
+DOCUMENTS_ROUTE = "/documents"
 MULTIPART = "multipart/form-data"
+FORM_FRAMING_BYTES = 16_384
+"""Room, on top of the document, for what a multipart form adds around it."""
+SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
 
 
-def multipart_form(field: str) -> Callable[[Request], Awaitable[None]]:
-    """A dependency refusing, with a 415, a body that is not a multipart form: a client
-    that sends JSON or raw bytes has a bug worth hearing about, not a missing field."""
-
-    async def check(request: Request) -> None:
-        content_type = request.headers.get("content-type", "")
-        if content_type.split(";", 1)[0].strip().lower() != MULTIPART:
-            raise HTTPException(
-                status_code=HTTPStatus.UNSUPPORTED_MEDIA_TYPE,
-                detail=f"send the image as a multipart form (Content-Type: {MULTIPART}), "
-                f"the file in the field `{field}`",
-            )
-
-    return check
+def _outcome(found: Found) -> dict[str, int]:
+    return {"abstained" if found.abstained else "answered": 1}
 
 
-ImageUpload = Annotated[UploadFile, File(description=f"One image file: {', '.join(FORMATS)}.")]
-ImageUploads = Annotated[
-    list[UploadFile],
-    File(
-        min_length=1,
-        description="The image files, each in the field `files` (serving.max_batch_files).",
-    ),
-]
-SingleImageForm = Annotated[None, Depends(multipart_form("file"))]
-BatchForm = Annotated[None, Depends(multipart_form("files"))]
-
-
-def _responses(serving: ServingConfig, batch: bool) -> dict[int | str, dict[str, Any]]:
-    """The refusals a prediction route documents in OpenAPI, with examples of the upload's."""
-    too_large = "A file over serving.max_image_bytes, or an image over serving.max_image_pixels"
-    if batch:
-        too_large += f", or more than {serving.max_batch_files} files (serving.max_batch_files)"
-
-    def example(detail: str) -> dict[str, Any]:
-        return {"application/json": {"example": {"detail": detail}}}
-
+def _answer_content(
+    found: Found, composed: Composed, version: str, generate_s: float
+) -> dict[str, Any]:
+    retrieve_ms = round(1000 * found.seconds, 2)
+    generate_ms = round(1000 * generate_s, 2)
     return {
-        HTTPStatus.BAD_REQUEST: {
-            "model": MessageResponse,
-            "description": "The body says it is a multipart form but is not a well-formed one "
-            "(a missing boundary, a broken part header).",
+        "answer": composed.answer.text,
+        "abstained": composed.abstained,
+        "generator": composed.answer.generator,
+        "mode": found.mode,
+        "citations": [asdict(citation) for citation in composed.answer.citations],
+        "closest": [_passage(passage) for passage in found.passages],
+        "best_similarity": round(found.best_similarity, 5),
+        "fallback": composed.fallback,
+        "timings": {
+            "retrieve_ms": retrieve_ms,
+            "generate_ms": generate_ms,
+            "total_ms": round(retrieve_ms + generate_ms, 2),
         },
-        HTTPStatus.UNPROCESSABLE_ENTITY: {
-            "model": ValidationErrorResponse,
-            "description": "The form lacks the file field, or it holds text, not a file.",
-        },
-        HTTPStatus.REQUEST_ENTITY_TOO_LARGE: {
-            "model": MessageResponse,
-            "description": too_large + ".",
-            "content": example(
-                f"big.png has 8000 x 8000 pixels; the limit is {serving.max_image_pixels} "
-                "pixels, width x height (serving.max_image_pixels)"
-            ),
-        },
-        HTTPStatus.UNSUPPORTED_MEDIA_TYPE: {
-            "model": MessageResponse,
-            "description": "The body is not a multipart form, or a file is not an image "
-            f"in one of {', '.join(FORMATS)} (or it is corrupt or truncated).",
-            "content": example(
-                "notes.txt is not an image the service reads (not a recognised image "
-                f"format); send one of: {', '.join(FORMATS)}"
-            ),
-        },
-        HTTPStatus.SERVICE_UNAVAILABLE: {
-            "model": MessageResponse,
-            "description": "No model is loaded, or the service is busy or restarting its "
-            "worker process.",
-        },
+        "model_version": version,
+    }
+
+
+def _passage(passage: Passage) -> dict[str, Any]:
+    return {
+        "n": passage.n,
+        "source": passage.source,
+        "page": passage.page,
+        "chunk_id": passage.chunk_id,
+        "score": passage.score,
+        "heading": passage.heading,
+    }
+
+
+def _event(name: str, data: dict[str, Any]) -> bytes:
+    """One server-sent event: its name and a JSON payload."""
+    return f"event: {name}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n".encode()
+
+
+def _upload_name(upload: UploadFile) -> str:
+    """The uploaded file's name, made safe to keep (no folders, plain characters)."""
+    name = SAFE_NAME.sub("_", PurePath(upload.filename or "").name).lstrip("._")
+    suffix = PurePath(name).suffix.lower()
+    if suffix not in SUPPORTED_SUFFIXES:
+        raise HTTPException(
+            status_code=HTTPStatus.UNSUPPORTED_MEDIA_TYPE,
+            detail=f"{upload.filename or 'the file'} is not a document type the service "
+            f"reads; send one of: {', '.join(sorted(SUPPORTED_SUFFIXES))}",
+        )
+    return name
+
+
+async def _read(upload: UploadFile, limit: int) -> bytes:
+    content = await upload.read(limit + 1)
+    if len(content) > limit:
+        raise HTTPException(
+            status_code=HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
+            detail=f"{upload.filename} is over {limit} bytes (serving.max_document_bytes)",
+        )
+    return content
+
+
+def multipart_form(request: Request) -> None:
+    """A 415 for a body that is not a multipart form (a client sending the document as
+    raw bytes or JSON has a bug worth hearing about, not a missing field)."""
+    content_type = request.headers.get("content-type", "")
+    if content_type.split(";", 1)[0].strip().lower() != MULTIPART:
+        raise HTTPException(
+            status_code=HTTPStatus.UNSUPPORTED_MEDIA_TYPE,
+            detail=f"send the document as a multipart form (Content-Type: {MULTIPART}), "
+            "the file in the field `file`",
+        )
+
+
+DocumentUpload = Annotated[
+    UploadFile, File(description="One document: markdown, text, PDF or HTML.")
+]
+MultipartForm = Annotated[None, Depends(multipart_form)]
+
+
+def _body(model_name: str) -> dict[str, Any]:
+    reference = {"$ref": f"#/components/schemas/{model_name}"}
+    return {
+        "requestBody": {"required": True, "content": {"application/json": {"schema": reference}}}
     }
 
 
 def build_routes(settings: Settings, store: ModelStore) -> PredictionRoutes:
-    """The prediction routes, their body caps, and the worker process that classifies.
-
-    Nothing here depends on the model (``store`` is not needed): the routes take images of
-    any size, and the model's own preprocessing resizes them.
-    """
+    """The question and upload routes, their body caps, and the worker process."""
     serving = settings.serving
-    max_bytes, max_files = serving.max_image_bytes, serving.max_batch_files
-    # The worker starts with the model loaded; the fork server it comes from has already
-    # imported the scoring code (and so ONNX Runtime, Pillow and numpy).
-    worker = Offload(start_worker, (settings,), preload=[answer.__module__])
+    request_model = ask_model(serving.max_question_chars)
+    worker = Offload(start_worker, (settings,), preload=[retrieve.__module__])
+    llm = llm_client(settings)
 
-    async def predict(scoring: ScoringDep, _: SingleImageForm, file: ImageUpload) -> Response:
-        upload = await read_upload(file, 0, max_bytes)
-        reply = await worker.run(answer, scoring.model.version, [upload], False)
-        scoring.telemetry.count_predictions(PREDICT_ROUTE, reply.counts)
-        return Response(reply.content, status_code=reply.status, media_type="application/json")
+    async def retrieved(request: Request, scoring: Scoring) -> tuple[AskRequest, Found]:
+        body = await parse_json_body(request, request_model)
+        found = await worker.run(
+            retrieve, scoring.model.version, body.question, body.mode, body.top_k, body.sources
+        )
+        if isinstance(found, Refusal):
+            raise HTTPException(status_code=found.status, detail=found.detail)
+        scoring.telemetry.count_predictions(ASK_ROUTE, _outcome(found))
+        return body, found
 
-    async def predict_batch(scoring: ScoringDep, _: BatchForm, files: ImageUploads) -> Response:
-        if len(files) > max_files:
-            raise HTTPException(
-                status_code=HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
-                detail=f"{len(files)} files; the limit is {max_files} per request "
-                "(serving.max_batch_files). Split them into smaller batches.",
-            )
-        uploads = [
-            await read_upload(upload, index, max_bytes) for index, upload in enumerate(files)
-        ]
-        reply = await worker.run(answer, scoring.model.version, uploads, True)
-        scoring.telemetry.count_predictions(BATCH_ROUTE, reply.counts)
-        return Response(reply.content, status_code=reply.status, media_type="application/json")
+    async def ask(request: Request, scoring: ScoringDep) -> Response:
+        body, found = await retrieved(request, scoring)
+        started = time.perf_counter()
+        composed = await run_in_threadpool(
+            compose, body.question, found.passages, found.abstained, llm
+        )
+        content = _answer_content(
+            found, composed, scoring.model.version, time.perf_counter() - started
+        )
+        return Response(to_json(content), media_type="application/json")
 
-    example = "curl -F file=@photo.jpg http://localhost:8000/predict"
-    batch_example = "curl -F files=@a.jpg -F files=@b.png http://localhost:8000/predict/batch"
-    router = APIRouter(tags=["predict"])
-    router.add_api_route(
-        PREDICT_ROUTE,
-        predict,
-        methods=["POST"],
-        response_model=PredictionResponse,
-        summary="Classify one image",
-        description=f"Upload one image as a multipart form, in the field `file` (`{example}`). "
-        f"Any size up to serving.max_image_bytes ({max_bytes} bytes) and "
-        f"serving.max_image_pixels ({serving.max_image_pixels} pixels): it is resized as "
-        f"in training. The answer names the most probable class and the {serving.top_k} "
-        "most probable ones (serving.top_k) with their probabilities.",
-        responses=_responses(serving, batch=False),
+    async def ask_stream(request: Request, scoring: ScoringDep) -> StreamingResponse:
+        body, found = await retrieved(request, scoring)
+        version = scoring.model.version
+
+        async def events() -> AsyncIterator[bytes]:
+            started = time.perf_counter()
+            yield _event("sources", {"closest": [_passage(p) for p in found.passages]})
+            pieces: list[str] = []
+            fallback = None
+            try:
+                written: Iterator[str] = await run_in_threadpool(
+                    stream, body.question, found.passages, found.abstained, llm
+                )
+                async for piece in iterate_in_threadpool(written):
+                    pieces.append(piece)
+                    yield _event("token", {"text": piece})
+            except GenerationError as error:
+                fallback = str(error)
+                yield _event("error", {"detail": f"{fallback}; answering offline instead"})
+                pieces = []
+            if fallback is not None or not pieces:
+                composed = await run_in_threadpool(
+                    compose, body.question, found.passages, found.abstained, None
+                )
+                composed = Composed(composed.answer, composed.abstained, fallback)
+                if fallback is not None:
+                    yield _event("token", {"text": composed.answer.text})
+            else:
+                generator = llm.generator if llm and not found.abstained else "extractive"
+                text = "".join(pieces).strip()
+                answer: Answer = (
+                    make_answer(text, found.passages, generator)
+                    if not found.abstained
+                    else Answer(text, [], "abstained")
+                )
+                composed = Composed(answer, found.abstained)
+            content = _answer_content(found, composed, version, time.perf_counter() - started)
+            yield _event("done", content)
+
+        return StreamingResponse(
+            events(), media_type="text/event-stream", headers={"Cache-Control": "no-cache"}
+        )
+
+    async def documents(scoring: ScoringDep, _: MultipartForm, file: DocumentUpload) -> Response:
+        name = _upload_name(file)
+        content = await _read(file, serving.max_document_bytes)
+        added = await worker.run(add_document, name, content)
+        if isinstance(added, Refusal):
+            raise HTTPException(status_code=added.status, detail=added.detail)
+        result: Added = added
+        scoring.telemetry.count_predictions(DOCUMENTS_ROUTE, {"added": 1})
+        return Response(
+            to_json(asdict(result)),
+            status_code=HTTPStatus.CREATED,
+            media_type="application/json",
+        )
+
+    router = APIRouter(tags=["ask"])
+    example = (
+        "curl -H 'Content-Type: application/json' -d '{\"question\": \"How many days of "
+        "annual leave do I get?\"}' http://localhost:8000/ask"
     )
     router.add_api_route(
-        BATCH_ROUTE,
-        predict_batch,
+        ASK_ROUTE,
+        ask,
         methods=["POST"],
-        response_model=BatchResponse,
-        summary="Classify several images",
-        description=f"Upload up to {max_files} images (serving.max_batch_files) as a multipart "
-        f"form, each in the field `files` (`{batch_example}`). The predictions come in upload "
-        "order, each with its file's name. One unreadable or oversized file refuses the "
-        "request, naming the file.",
-        responses=_responses(serving, batch=True),
+        response_model=AskResponse,
+        summary="Answer a question from the documents, with citations",
+        description=f"`{example}`. The answer cites passages as [n]; `citations` maps each "
+        "to its document, page and chunk. Below retrieval.abstain_below the answer says "
+        "the documents do not answer, and `closest` lists what came nearest.",
+        responses=ERROR_RESPONSES,
+        openapi_extra=_body("AskRequest"),
     )
-    per_file = max_bytes + FORM_FRAMING_BYTES
-    framing = f"plus {FORM_FRAMING_BYTES} bytes of form framing per file"
+    router.add_api_route(
+        STREAM_ROUTE,
+        ask_stream,
+        methods=["POST"],
+        response_class=StreamingResponse,
+        summary="Answer a question, streamed as server-sent events",
+        description="The same body as `/ask`. Events: `sources` (the passages retrieved), "
+        "`token` (pieces of the answer as it is written), `error` (the LLM failed: the "
+        "offline answer follows), `done` (the whole answer, as `/ask` returns it).",
+        responses={
+            HTTPStatus.OK: {"content": {"text/event-stream": {"schema": {"type": "string"}}}},
+            **ERROR_RESPONSES,
+        },
+        openapi_extra=_body("AskRequest"),
+    )
+    router.add_api_route(
+        DOCUMENTS_ROUTE,
+        documents,
+        methods=["POST"],
+        status_code=HTTPStatus.CREATED,
+        response_model=DocumentResponse,
+        summary="Add a document to the index",
+        description="Upload one markdown, text, PDF or HTML file as a multipart form, in "
+        "the field `file` (`curl -F file=@policy.md http://localhost:8000/documents`). It "
+        "is kept in serving.uploads_dir and ingested: only its chunks are embedded.",
+        responses={
+            HTTPStatus.BAD_REQUEST: {
+                "model": MessageResponse,
+                "description": "The body says it is a multipart form but is not a well-formed one.",
+            },
+            HTTPStatus.UNPROCESSABLE_ENTITY: {
+                "model": ERROR_RESPONSES[HTTPStatus.UNPROCESSABLE_ENTITY]["model"],
+                "description": "The form lacks the field `file`, or it holds text, not a file.",
+            },
+            HTTPStatus.REQUEST_ENTITY_TOO_LARGE: {
+                "model": MessageResponse,
+                "description": "The file is over serving.max_document_bytes.",
+            },
+            HTTPStatus.UNSUPPORTED_MEDIA_TYPE: {
+                "model": MessageResponse,
+                "description": "Not a multipart form, not a supported document type, or a "
+                "file that holds no readable text.",
+            },
+            HTTPStatus.SERVICE_UNAVAILABLE: ERROR_RESPONSES[HTTPStatus.SERVICE_UNAVAILABLE],
+        },
+    )
+    question_bytes = 4 * serving.max_question_chars + 4096  # UTF-8, and the JSON around it
+    framing = f"plus {FORM_FRAMING_BYTES} bytes of form framing"
     return PredictionRoutes(
         router=router,
+        body_models=(request_model,),
         worker=worker,
         body_limits={
-            PREDICT_ROUTE: (per_file, f"serving.max_image_bytes, {framing}"),
-            BATCH_ROUTE: (
-                max_files * per_file,
-                f"serving.max_batch_files x serving.max_image_bytes, {framing}",
+            ASK_ROUTE: (question_bytes, "4 x serving.max_question_chars, plus 4096"),
+            STREAM_ROUTE: (question_bytes, "4 x serving.max_question_chars, plus 4096"),
+            DOCUMENTS_ROUTE: (
+                serving.max_document_bytes + FORM_FRAMING_BYTES,
+                f"serving.max_document_bytes, {framing}",
             ),
         },
     )
