@@ -109,7 +109,13 @@ class BuiltProject:
         """The project's `train`, killed (SIGKILL) at one moment of saving its model; the
         moments are `harness.crashing_train.MOMENTS`. Tracking is off: only the model counts."""
         return subprocess.run(
-            [str(venv_script(self.path, "python")), str(CRASHING_TRAIN), self.package, moment],
+            [
+                str(venv_script(self.path, "python")),
+                str(CRASHING_TRAIN),
+                self.package,
+                moment,
+                self.variant.model_target,
+            ],
             cwd=self.path,
             env={**self.env, "TRACKING__ENABLED": "false"},
             capture_output=True,

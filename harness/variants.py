@@ -65,6 +65,8 @@ class Variant:
     builds: tuple[Build, ...]
     container_build: str
     """The build whose image the container layer builds and runs."""
+    model_target: str = "train"
+    """The make target that makes a new model (``config.MODEL_TARGET`` in the project)."""
     results_target: str = "evaluate"
     """The make target that rewrites the README Results from the saved model."""
     data_unit: str = "rows"
@@ -173,7 +175,58 @@ tests/test_transforms.py
     local_indexes=True,
 )
 
-VARIANTS: dict[str, Variant] = {variant.name: variant for variant in (TABULAR, VISION)}
+LLM_RAG = Variant(
+    name="llm-rag",
+    options={},
+    defaults={},
+    files="""
+src/{pkg}/acquire.py
+src/{pkg}/answer.py
+src/{pkg}/answering.py
+src/{pkg}/api/scoring.py
+src/{pkg}/bm25.py
+src/{pkg}/chunking.py
+src/{pkg}/encoder.py
+src/{pkg}/evaluate.py
+src/{pkg}/export.py
+src/{pkg}/extractive.py
+src/{pkg}/ingest.py
+src/{pkg}/llm.py
+src/{pkg}/loaders.py
+src/{pkg}/metrics.py
+src/{pkg}/monitoring.py
+src/{pkg}/prompt.md
+src/{pkg}/prompts.py
+src/{pkg}/questions.py
+src/{pkg}/results.py
+src/{pkg}/retrieval.py
+src/{pkg}/sample/handbook/travel-insurance.pdf
+src/{pkg}/sample/questions.jsonl
+src/{pkg}/sample/new_questions.txt
+src/{pkg}/store.py
+src/{pkg}/uploads.py
+tests/api/test_ask.py
+tests/api/test_documents.py
+tests/api/test_predictor.py
+""",
+    model_files=(
+        "encoder.onnx",
+        "tokenizer.json",
+        "chunks.jsonl",
+        "vectors.npy",
+        "reference.json",
+    ),
+    reports=(),
+    builds=(Build("llm-rag", {}),),
+    container_build="llm-rag",
+    model_target="ingest",
+    results_target="eval",
+    data_unit="chunks",
+    fuzz_config="schemathesis-uploads.toml",
+    local_indexes=True,
+)
+
+VARIANTS: dict[str, Variant] = {variant.name: variant for variant in (TABULAR, VISION, LLM_RAG)}
 
 BUILDS: dict[str, tuple[Variant, Build]] = {
     build.name: (variant, build) for variant in VARIANTS.values() for build in variant.builds

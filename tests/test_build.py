@@ -252,7 +252,7 @@ def test_ready_is_503_until_a_model_exists(project: BuiltProject, tmp_path: Path
             if payload.status == 200:
                 answer = payload.send(modelless.base_url)
                 assert answer.status == 503, describe(payload)
-                assert "make train" in answer.text
+                assert f"make {project.variant.model_target}" in answer.text
     finally:
         modelless.stop()
 
@@ -298,10 +298,10 @@ def test_a_retrained_model_is_served_without_a_restart(
     route (batches too, scored in the worker process) answers with it, and /metadata
     describes it."""
     previous = metadata_of(project)["model_version"]
-    retrained = project.make("train")
+    retrained = project.make(project.variant.model_target)
     assert retrained.ok, retrained.describe()
     version = metadata_of(project)["model_version"]
-    assert version != previous, "make train wrote no new model version"
+    assert version != previous, f"make {project.variant.model_target} wrote no new version"
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         ready = request(server.url("/ready"))

@@ -29,7 +29,7 @@ pytestmark = pytest.mark.container
 # Installed by the `train` group only: none of them may reach the serving image.
 TRAINING_ONLY = (
     *("matplotlib", "pandera", "pyarrow", "mlflow", "pytest", "ruff", "mypy"),
-    *("torch", "torchvision", "onnx"),
+    *("torch", "torchvision", "onnx", "sentence-transformers", "transformers"),
 )
 
 

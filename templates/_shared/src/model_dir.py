@@ -37,6 +37,8 @@ from typing import TypeVar
 import yaml
 from pydantic import AwareDatetime, BaseModel, ConfigDict, ValidationError
 
+from .config import MODEL_TARGET
+
 METADATA_FILE = "metadata.json"
 CURRENT_FILE = "CURRENT"
 STAGING_PREFIX = ".staging-"
@@ -113,11 +115,11 @@ def current_dir(models_dir: Path) -> Path:
     """The folder of the model in use; raises with what to do when there is none."""
     version = current_version(models_dir)
     if version is None:
-        raise FileNotFoundError(f"no model in {models_dir}; run `make train` first")
+        raise FileNotFoundError(f"no model in {models_dir}; run `{MODEL_TARGET}` first")
     if not _is_model_folder(models_dir, version):
         raise UnusableModelError(
             f"{models_dir / CURRENT_FILE} names {version!r}, which is not a model folder in "
-            f"{models_dir}; run `make train` again"
+            f"{models_dir}; run `{MODEL_TARGET}` again"
         )
     return models_dir / version
 
@@ -125,7 +127,7 @@ def current_dir(models_dir: Path) -> Path:
 def version_dir(models_dir: Path, version: str) -> Path:
     """The folder of the model ``version``, current or not; raises when there is none."""
     if not _is_model_folder(models_dir, version):
-        raise UnusableModelError(f"no model {version!r} in {models_dir}; run `make train`")
+        raise UnusableModelError(f"no model {version!r} in {models_dir}; run `{MODEL_TARGET}`")
     return models_dir / version
 
 
@@ -195,7 +197,7 @@ def read_metadata(directory: Path, model: type[Metadata]) -> Metadata:
     """
     path = directory / METADATA_FILE
     if not path.is_file():
-        raise FileNotFoundError(f"{path} not found; run `make train` first")
+        raise FileNotFoundError(f"{path} not found; run `{MODEL_TARGET}` first")
     try:
         return model.model_validate_json(path.read_bytes())
     except ValidationError as error:

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .config import Settings
+from .config import RESULTS_TARGET, Settings
 from .model_dir import current_version
 from .reports import END, START
 
@@ -192,12 +192,12 @@ def results_are_current(settings: Settings) -> list[Finding]:
     shown = MODEL_VERSION.search(block)
     if shown is None or shown.group(1) != served:
         findings.append(
-            Finding(str(readme), f"Results do not describe model {served}: run `make evaluate`")
+            Finding(str(readme), f"Results do not describe model {served}: run `{RESULTS_TARGET}`")
         )
     metrics = settings.paths.reports_dir / "metrics.json"
     if served not in (metrics.read_text(encoding="utf-8") if metrics.is_file() else ""):
         findings.append(
-            Finding(str(metrics), f"not written for model {served}: run `make evaluate`")
+            Finding(str(metrics), f"not written for model {served}: run `{RESULTS_TARGET}`")
         )
     return findings
 

@@ -39,6 +39,13 @@ ALIASES: dict[str, tuple[str, str]] = {
 """Plain environment variables and the setting each one sets (``section.key``)."""
 
 
+MODEL_TARGET = "make ingest"
+"""The command that builds the index (this project's model): messages about a missing one
+name it."""
+RESULTS_TARGET = "make eval"
+"""The command that writes the README Results from the current model."""
+
+
 class DataConfig(Section):
     path: Path = Field(
         description="The folder of documents: markdown, text, PDF and HTML files, in "

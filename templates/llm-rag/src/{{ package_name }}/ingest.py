@@ -88,12 +88,57 @@ def read_corpus(settings: Settings) -> Corpus:
     return Corpus(documents=documents, skipped=named, chunks=chunks)
 
 
-def corpus_hash(documents: Sequence[Document]) -> str:
+def corpus_hash(documents: Sequence[SourceFile]) -> str:
     """SHA-256 over every document's name and content hash: the index's data hash."""
     digest = hashlib.sha256()
     for item in sorted(documents, key=lambda document: document.source):
         digest.update(f"{item.source}\x1f{item.sha256}\n".encode())
     return digest.hexdigest()
+
+
+def source_files(documents: Sequence[Document], chunks: Sequence[Chunk]) -> list[SourceFile]:
+    """What the metadata records of each document: its hash, chunks and words."""
+    per_source: dict[str, int] = {}
+    for item in chunks:
+        per_source[item.source] = per_source.get(item.source, 0) + 1
+    return [
+        SourceFile(
+            source=item.source,
+            sha256=item.sha256,
+            chunks=per_source.get(item.source, 0),
+            words=item.word_count,
+        )
+        for item in documents
+    ]
+
+
+def build_metadata(
+    settings: Settings,
+    documents: list[SourceFile],
+    chunks: int,
+    embedding: EmbeddingInfo,
+    run: IngestRun,
+    scores: dict[str, float],
+) -> Metadata:
+    """The new index version's metadata."""
+    trained_at = datetime.now(UTC)
+    data_hash = corpus_hash(documents)
+    return Metadata(
+        model_version=model_version(trained_at, data_hash),
+        trained_at=trained_at,
+        variant="llm-rag",
+        task="question answering with retrieval",
+        primary_metric=PRIMARY_METRIC,
+        test_metrics=scores,
+        data_hash=data_hash,
+        template_version=template_version(),
+        documents=documents,
+        chunks=chunks,
+        chunking=ChunkingInfo(size=settings.chunking.size, overlap=settings.chunking.overlap),
+        embedding=embedding,
+        collection=settings.store.collection,
+        ingest=run,
+    )
 
 
 def _previous(settings: Settings) -> artefacts.SavedIndex | None:
@@ -120,7 +165,7 @@ def prepare_encoder(settings: Settings, into: Path, allow_export: bool = True) -
     return export.export(settings.embedding, into)
 
 
-def _embed(encoder: Encoder, chunks: Sequence[Chunk], batch_size: int) -> NDArray[np.float32]:
+def embed(encoder: Encoder, chunks: Sequence[Chunk], batch_size: int) -> NDArray[np.float32]:
     from tqdm import tqdm
 
     # Longest first, so each batch pads to a similar length; then back to the input order.
@@ -154,12 +199,8 @@ class IngestResult:
         return dict(self.metadata.test_metrics)
 
 
-def run(
-    settings: Settings, full: bool = False, allow_export: bool = True, write_reports: bool = True
-) -> IngestResult:
-    """Ingest the documents into a new current index version (see the module's docstring).
-    The service (an upload) passes ``allow_export`` and ``write_reports`` false: its image
-    has neither PyTorch nor matplotlib, and its README is not the author's."""
+def run(settings: Settings, full: bool = False) -> IngestResult:
+    """Ingest the documents into a new current index version (see the module's docstring)."""
     from .evaluate import reference_and_scores
 
     started = time.perf_counter()
@@ -169,7 +210,7 @@ def run(
     models_dir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=models_dir, prefix=".encoder-") as scratch:
         encoder_dir = Path(scratch)
-        info = prepare_encoder(settings, encoder_dir, allow_export)
+        info = prepare_encoder(settings, encoder_dir)
         encoder = Encoder(
             encoder_dir / artefacts.ENCODER_FILE,
             encoder_dir / artefacts.TOKENIZER_FILE,
@@ -188,46 +229,24 @@ def run(
             stale = sorted(existing - keep)
             fresh = [item for item in corpus.chunks if item.chunk_id not in keep]
             store.remove(stale)
-            store.add(fresh, _embed(encoder, fresh, settings.embedding.batch_size))
+            store.add(fresh, embed(encoder, fresh, settings.embedding.batch_size))
             vectors = store.vectors(wanted)
         finally:
             client.close()
-        words = {item.source: item.word_count for item in corpus.documents}
-        per_source: dict[str, int] = {}
-        for item in corpus.chunks:
-            per_source[item.source] = per_source.get(item.source, 0) + 1
-        trained_at = datetime.now(UTC)
-        data_hash = corpus_hash(corpus.documents)
         reference, scores = reference_and_scores(settings, corpus.chunks, vectors, encoder)
-        metadata = Metadata(
-            model_version=model_version(trained_at, data_hash),
-            trained_at=trained_at,
-            variant="llm-rag",
-            task="question answering with retrieval",
-            primary_metric=PRIMARY_METRIC,
-            test_metrics=scores,
-            data_hash=data_hash,
-            template_version=template_version(),
-            documents=[
-                SourceFile(
-                    source=item.source,
-                    sha256=item.sha256,
-                    chunks=per_source.get(item.source, 0),
-                    words=words[item.source],
-                )
-                for item in corpus.documents
-            ],
-            chunks=len(corpus.chunks),
-            chunking=ChunkingInfo(size=settings.chunking.size, overlap=settings.chunking.overlap),
-            embedding=info,
-            collection=settings.store.collection,
-            ingest=IngestRun(
+        metadata = build_metadata(
+            settings,
+            source_files(corpus.documents, corpus.chunks),
+            len(corpus.chunks),
+            info,
+            IngestRun(
                 embedded=len(fresh),
                 removed=len(stale),
                 kept=len(corpus.chunks) - len(fresh),
                 skipped_files=[path for path, _ in corpus.skipped],
                 seconds=round(time.perf_counter() - started, 3),
             ),
+            scores,
         )
 
         def write_encoder(staging: Path) -> None:
@@ -237,8 +256,7 @@ def run(
         directory = artefacts.save(
             models_dir, metadata, corpus.chunks, vectors, reference, write_encoder
         )
-    if write_reports:
-        write_data_report(settings, corpus)
+    write_data_report(settings, corpus)
     logger.info(
         "index saved",
         extra={

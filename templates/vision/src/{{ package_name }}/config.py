@@ -21,6 +21,11 @@ from . import config_base
 from .config_base import ProjectSettings, Section
 
 
+MODEL_TARGET = "make train"
+"""The command that builds the model: messages about a missing one name it."""
+RESULTS_TARGET = "make evaluate"
+"""The command that writes the README Results from the current model."""
+
 class DataConfig(Section):
     path: Path = Field(
         description="An ImageFolder (one folder per class, or train/val/test folders of "

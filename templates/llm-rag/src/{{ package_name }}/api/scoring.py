@@ -100,39 +100,39 @@ def retrieve(
 
 
 def add_document(name: str, content: bytes) -> Added | Refusal:
-    """Keep the uploaded document and ingest it into a new current index version."""
-    from ..ingest import UPLOADS_PREFIX, IngestError, run
+    """Keep the uploaded document and add it to a new current index version."""
+    from ..ingest import UPLOADS_PREFIX, IngestError
+    from ..uploads import add_documents
 
     settings = _state().settings
     with tempfile.TemporaryDirectory() as scratch:
         trial = Path(scratch) / name
         trial.write_bytes(content)
         try:
-            document = load(trial, root=Path(scratch))
+            load(trial, root=Path(scratch))
         except LoadError as error:
             return Refusal(
                 HTTPStatus.UNSUPPORTED_MEDIA_TYPE,
                 f"{name} is not a document the service reads ({error.reason})",
             )
-    uploads = settings.serving.uploads_dir
-    uploads.mkdir(parents=True, exist_ok=True)
-    target = uploads / name
+    target = settings.serving.uploads_dir / name
     previous = target.read_bytes() if target.is_file() else None
-    target.write_bytes(content)
     try:
-        result = run(settings, allow_export=False, write_reports=False)
-    except (IngestError, ValueError, OSError) as error:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(content)
+        result = add_documents(settings, [target])
+    except (IngestError, LoadError, ValueError, OSError) as error:
         # Nothing half-done: the file goes (or its previous content comes back).
         if previous is None:
             target.unlink(missing_ok=True)
-        else:
+        elif target.is_file():
             target.write_bytes(previous)
         return Refusal(HTTPStatus.SERVICE_UNAVAILABLE, f"{name} was not added: {error}")
-    source = UPLOADS_PREFIX + document.source
-    entry = next((item for item in result.metadata.documents if item.source == source), None)
+    source = UPLOADS_PREFIX + name
+    entry = next(item for item in result.metadata.documents if item.source == source)
     return Added(
         source=source,
-        chunks=entry.chunks if entry else 0,
+        chunks=entry.chunks,
         embedded=result.metadata.ingest.embedded,
         model_version=result.metadata.model_version,
     )
