@@ -175,6 +175,17 @@ tests/test_transforms.py
     local_indexes=True,
 )
 
+
+def _shipped(tree: str, folder: str) -> str:
+    """The files of a folder a variant ships as they are (a sample corpus), one per line."""
+    root = Path(__file__).resolve().parents[1] / "templates" / tree / "src" / "{{ package_name }}"
+    return "\n".join(
+        f"src/{{pkg}}/{path.relative_to(root).as_posix()}"
+        for path in sorted((root / folder).rglob("*"))
+        if path.is_file()
+    )
+
+
 LLM_RAG = Variant(
     name="llm-rag",
     options={},
@@ -200,7 +211,6 @@ src/{pkg}/prompts.py
 src/{pkg}/questions.py
 src/{pkg}/results.py
 src/{pkg}/retrieval.py
-src/{pkg}/sample/handbook/travel-insurance.pdf
 src/{pkg}/sample/questions.jsonl
 src/{pkg}/sample/new_questions.txt
 src/{pkg}/store.py
@@ -208,7 +218,8 @@ src/{pkg}/uploads.py
 tests/api/test_ask.py
 tests/api/test_documents.py
 tests/api/test_predictor.py
-""",
+"""
+    + _shipped("llm-rag", "sample/handbook"),
     model_files=(
         "encoder.onnx",
         "tokenizer.json",

@@ -112,7 +112,6 @@ INVALID_ANSWERS = [
     pytest.param({"author_name": "Ann \u202eYlno"}, "invisible", id="author-bidi"),
     pytest.param({"project_name": "X</title><script>alert(1)</script>"}, "< or >", id="name-html"),
     pytest.param({"description": "Predicts <b>churn</b>"}, "< or >", id="description-html"),
-    pytest.param({"variant": "llm-rag"}, "llm-rag variant is not available", id="variant-rag"),
 ]
 
 

@@ -92,7 +92,7 @@ def test_multiselect_answers_are_comma_separated(released: Path, tmp_path: Path)
         (["--data", "package_name=json"], "standard-library module"),
         (["--data", "colour=red"], "no such question"),
         (["--data", "project_name"], "is not KEY=VALUE"),
-        (["--variant", "llm-rag"], "llm-rag variant is not available"),
+        (["--variant", "audio"], "audio"),
     ],
 )
 def test_bad_answers_are_refused_and_nothing_is_written(

@@ -1,7 +1,7 @@
 """The variant registry and the shared layer hold together.
 
-- copier.yml's `variant` choices, the trees under `templates/`, the validator that refuses
-  unreleased variants, `aipt variants` and the tests' registry (`harness.variants`) agree;
+- copier.yml's `variant` choices, the trees under `templates/`, `aipt variants` and the
+  tests' registry (`harness.variants`) agree;
 - every file in `templates/_shared/` is used by some variant tree (no orphans), and every
   include or extends names a file that exists;
 - the template holds no symbolic links: git on Windows checks a link out as a text file
@@ -83,9 +83,12 @@ def test_the_template_holds_no_symbolic_links() -> None:
 
 
 def _references() -> dict[str, set[str]]:
-    """Each template file -> the repo paths it includes, extends or imports."""
+    """Each template file -> the repo paths it includes, extends or imports (only `.jinja`
+    files are rendered; the others, a PDF among them, are copied as they are)."""
     references: dict[str, set[str]] = {}
     for path in _template_files():
+        if path.suffix != ".jinja":
+            continue
         text = path.read_text(encoding="utf-8")
         references[str(path.relative_to(REPO_ROOT))] = set(REFERENCE.findall(text))
     copier_yml = (REPO_ROOT / "copier.yml").read_text(encoding="utf-8")

@@ -3,7 +3,7 @@
 `copier.yml`'s `variant` question lists every variant (value and label); a variant is
 available in this release when its tree exists under `templates/`, and the label of one that
 is not says so. Nothing else names the variants, so `aipt variants` and Copier cannot
-disagree (the template's tests check the label, the tree and copier.yml's validator agree).
+disagree (the template's tests check that the labels, the trees and the registry agree).
 """
 
 from __future__ import annotations

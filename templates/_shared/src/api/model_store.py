@@ -1,9 +1,10 @@
 """The model the service answers with, or the reason there is none; and picking up a new one.
 
 A fresh clone has no model until the pipeline makes one (``config.MODEL_TARGET``), and the
-service must still start: its ``/health`` answers and its ``/ready`` explains. Loading therefore never raises. A missing
-file, a corrupt artefact or a model that does not fit the config leaves the store without a
-model and with the reason, which ``/ready`` and the prediction routes report as a 503.
+service must still start: its ``/health`` answers and its ``/ready`` explains. Loading
+therefore never raises. A missing file, a corrupt artefact or a model that does not fit the
+config leaves the store without a model and with the reason, which ``/ready`` and the
+prediction routes report as a 503.
 
 While it runs, the service watches ``models/CURRENT`` (every ``serving.reload_interval_s``
 seconds; 0 turns it off). When training makes another model current, the new one is loaded

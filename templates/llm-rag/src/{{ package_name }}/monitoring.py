@@ -62,11 +62,19 @@ def read_batch(path: Path) -> list[str]:
 
 
 def default_batch(settings: Settings) -> Path:
+    """The sample's new questions; with your own documents, your evaluation set (the report
+    then compares it with itself: pass a batch of questions people asked to learn more)."""
     if settings.uses_sample:
         return settings.sample.new_questions
+    if settings.data.questions is not None and settings.data.questions.is_file():
+        logger.warning(
+            "no batch given: comparing the evaluation set with itself; pass one "
+            "(make drift BATCH=questions.txt) of questions people asked"
+        )
+        return settings.data.questions
     raise FileNotFoundError(
-        "no batch given: pass --batch (make drift BATCH=questions.txt), a file of questions "
-        "people asked, one per line"
+        "no batch given and no evaluation set (data.questions): pass a file of questions "
+        "people asked, one per line (make drift BATCH=questions.txt)"
     )
 
 

@@ -143,16 +143,22 @@ def in_memory(
 
 def open_index(settings: Settings, saved: SavedIndex, threads: int = 1) -> Retriever:
     """A retriever over the index version ``saved``: searching the Qdrant server when
-    ``store.url`` is set (ingest keeps it in step), else the version's own vectors loaded
-    into memory (embedded Qdrant's folder admits one process at a time, and the service
-    runs several)."""
+    ``store.url`` is set (ingest keeps it in step; chunks it lacks are added from the
+    snapshot), else the version's own vectors loaded into memory (embedded Qdrant's folder
+    admits one process at a time, and the service runs several)."""
     encoder = Encoder(
         saved.encoder_path, saved.tokenizer_path, saved.metadata.embedding.max_tokens, threads
     )
     chunks = saved.chunks()
-    if settings.store.url:
-        store = ChunkStore(open_client(settings.store), saved.metadata.collection)
-        return Retriever(chunks, store, encoder, settings.retrieval)
     vectors = saved.vectors()
     check_shapes(saved, chunks, vectors)
+    if settings.store.url:
+        store = ChunkStore(open_client(settings.store), saved.metadata.collection)
+        store.ensure(vectors.shape[1])
+        # A server that has not seen this version (a fresh one, started by compose.yaml) gets
+        # its vectors from the snapshot: nothing is embedded again.
+        held = store.chunk_ids()
+        missing = [position for position, item in enumerate(chunks) if item.chunk_id not in held]
+        store.add([chunks[position] for position in missing], vectors[missing])
+        return Retriever(chunks, store, encoder, settings.retrieval)
     return in_memory(settings, chunks, vectors, encoder)
