@@ -7,12 +7,17 @@ Benchmarks (see benchmarks/README.md for what each target means and why):
   render         `copier copy` of each variant / copier-uv 1.13.0, interleaved  target <= 1x
   time-to-green  render -> make setup -> make all -> make test, warm uv cache  tabular <= 60 s
                                                                               vision <= 150 s
+                                                                             llm-rag <= 120 s
   service        tabular /predict p50 vs /health p50 on one server            target <= 2x
                  and a 1,000-record /predict/batch p50                        target <= 50 ms
   image          each variant's serving image on the shared base image       tabular <= 600 MB
                                                                               vision <= 450 MB
+                                                                   llm-rag measured, no target
   vision         make train: test accuracy >= 0.90 within 90 s; ONNX Runtime >= 500 images/s
                  and faster than PyTorch; one-image /predict p50 <= 3x /health p50
+  llm-rag        make ingest ARGS=--full of the sample (encoder already exported) <= 30 s,
+                 cold and unchanged ingests reported; hybrid hit@5 >= 0.9 and MRR >= 0.75;
+                 hybrid retrieval p50 <= 30 ms at 1,000 and <= 60 ms at 10,000 chunks
   hardening      tabular service: fuzzing (>= 2,000 requests, 0 5xx), worst error reply
                  (<= 64 KB, <= 50 ms), /health p99 under batch load (<= 50 ms), /predict
                  req/s at concurrency 8 (>= 1,000), crash matrix (0 wrong-version cases)
@@ -33,6 +38,7 @@ from pathlib import Path
 
 from benchmarks.hardening import bench_hardening
 from benchmarks.image import bench_image
+from benchmarks.llm_rag import bench_llm_rag
 from benchmarks.pipeline import bench_time_to_green, render_and_build
 from benchmarks.render import bench_render
 from benchmarks.results import RESULTS
@@ -42,7 +48,7 @@ from harness.building import BuiltProject
 from harness.rendering import isolated_copier_settings
 from harness.variants import VARIANTS
 
-BENCHMARKS = ("render", "time-to-green", "service", "image", "hardening", "vision")
+BENCHMARKS = ("render", "time-to-green", "service", "image", "hardening", "vision", "llm-rag")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -90,6 +96,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             if "vision" not in projects:
                 projects["vision"], _ = render_and_build(workdir, VARIANTS["vision"], "vision")
             bench_vision(projects["vision"], args.requests)
+        if "llm-rag" in names:
+            if "llm-rag" not in projects:
+                projects["llm-rag"], _ = render_and_build(workdir, VARIANTS["llm-rag"], "llm-rag")
+            bench_llm_rag(projects["llm-rag"])
     finally:
         if args.keep:
             print(f"working directory kept: {workdir}")

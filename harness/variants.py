@@ -218,6 +218,24 @@ src/{pkg}/uploads.py
 tests/api/test_ask.py
 tests/api/test_documents.py
 tests/api/test_predictor.py
+tests/api/test_stream.py
+tests/fake_llm.py
+tests/support.py
+tests/test_acquire.py
+tests/test_answer.py
+tests/test_answering.py
+tests/test_chunking.py
+tests/test_cli.py
+tests/test_config.py
+tests/test_evaluate.py
+tests/test_export.py
+tests/test_extractive.py
+tests/test_ingest.py
+tests/test_llm.py
+tests/test_loaders.py
+tests/test_monitoring.py
+tests/test_prompts.py
+tests/test_retrieval.py
 """
     + _shipped("llm-rag", "sample/handbook"),
     model_files=(

@@ -38,7 +38,6 @@ ALIASES: dict[str, tuple[str, str]] = {
 }
 """Plain environment variables and the setting each one sets (``section.key``)."""
 
-
 MODEL_TARGET = "make ingest"
 """The command that builds the index (this project's model): messages about a missing one
 name it."""

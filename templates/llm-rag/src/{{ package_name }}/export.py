@@ -162,7 +162,9 @@ def export(config: EmbeddingConfig, into: Path) -> EmbeddingInfo:
         _export_onnx(_wrapped(model, pooling), tokenizer_path, encoder_path, max_tokens)
     except Exception as error:
         raise ExportError(f"exporting {config.model} to ONNX failed: {error}") from None
-    difference = parity(model, Encoder(encoder_path, tokenizer_path, max_tokens), PARITY_TEXTS)
+    encoder = Encoder(encoder_path, tokenizer_path, max_tokens)
+    model.max_seq_length = max_tokens  # both cut texts at the same length
+    difference = parity(model, encoder, PARITY_TEXTS)
     if difference > TOLERANCE:
         raise ExportError(
             f"the ONNX encoder differs from {config.model} by {difference:.2e} "
@@ -170,7 +172,7 @@ def export(config: EmbeddingConfig, into: Path) -> EmbeddingInfo:
         )
     return EmbeddingInfo(
         model=config.model,
-        dimension=int(model.get_sentence_embedding_dimension()),
+        dimension=encoder.dimension,
         max_tokens=max_tokens,
         pooling=pooling,
         parity_max_abs_diff=difference,

@@ -287,6 +287,7 @@ def describe(corpus: Corpus) -> dict[str, Any]:
         "pages": sum(
             len({s.page for s in item.sections if s.page is not None}) for item in corpus.documents
         ),
+        "skipped_files": len(corpus.skipped),
         "skipped": [{"file": path, "reason": reason} for path, reason in corpus.skipped],
     }
 
@@ -294,7 +295,7 @@ def describe(corpus: Corpus) -> dict[str, Any]:
 def data_block(facts: dict[str, Any]) -> str:
     """The README's and model card's data block, every number from ``facts``."""
     kinds = ", ".join(f"{count} {kind}" for kind, count in facts["documents_by_type"].items())
-    skipped = len(facts["skipped"])
+    skipped = facts["skipped_files"]
     return (
         f"{facts['documents']:,} documents ({kinds}), {facts['words']:,} words, cut into "
         f"{facts['chunks']:,} chunks (median {facts['chunk_words_median']:,} words, longest "
@@ -311,6 +312,6 @@ def write_data_report(settings: Settings, corpus: Corpus) -> Path:
     path = reports_dir / "data.json"
     path.write_text(json.dumps(facts, indent=2) + "\n", encoding="utf-8")
     block = data_block(facts)
-    for document in (settings.paths.readme, Path("MODEL_CARD.md")):
+    for document in (settings.paths.readme, settings.paths.readme.with_name("MODEL_CARD.md")):
         reports.write_blocks(document, {"data": block})
     return path

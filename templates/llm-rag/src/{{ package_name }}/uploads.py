@@ -17,9 +17,11 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -41,11 +43,40 @@ from .ingest import (
 from .loaders import load
 from .store import ChunkStore, open_client
 
+LOCK_FILE = ".uploads.lock"
+
+
+@contextmanager
+def exclusive(path: Path) -> Iterator[None]:
+    """Hold an exclusive lock on the file ``path`` (made if missing) until the block ends,
+    waiting for another process that holds it: each of the service's processes adds
+    uploads, and two adding at once would each build on the same version and lose the
+    other's document."""
+    with path.open("a+b") as handle:
+        if sys.platform == "win32":
+            import msvcrt
+
+            handle.seek(0)
+            msvcrt.locking(handle.fileno(), msvcrt.LK_LOCK, 1)
+        else:
+            import fcntl
+
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+        yield  # the lock goes with the file's closing
+
 
 def add_documents(settings: Settings, paths: Sequence[Path]) -> IngestResult:
     """The current index plus the documents at ``paths`` (files in ``serving.uploads_dir``),
     saved as a new current version; raises ``LoadError`` for an unreadable document and
-    ``IngestError`` when there is no index to add to."""
+    ``IngestError`` when there is no index to add to. One upload at a time, across the
+    service's processes (``exclusive``)."""
+    models_dir = settings.paths.models_dir
+    models_dir.mkdir(parents=True, exist_ok=True)
+    with exclusive(models_dir / LOCK_FILE):
+        return _add(settings, paths)
+
+
+def _add(settings: Settings, paths: Sequence[Path]) -> IngestResult:
     started = time.perf_counter()
     try:
         previous = artefacts.load(settings.paths.models_dir)

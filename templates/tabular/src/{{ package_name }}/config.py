@@ -24,11 +24,11 @@ from .config_base import ProjectSettings, Section
 
 Task = Literal["classification", "regression"]
 
-
 MODEL_TARGET = "make train"
 """The command that builds the model: messages about a missing one name it."""
 RESULTS_TARGET = "make evaluate"
 """The command that writes the README Results from the current model."""
+
 
 class ColumnSpec(Section):
     """What one input column must look like; the ingest schema and the API are built from it."""

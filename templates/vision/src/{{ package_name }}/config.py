@@ -20,11 +20,11 @@ from pydantic import Field, model_validator
 from . import config_base
 from .config_base import ProjectSettings, Section
 
-
 MODEL_TARGET = "make train"
 """The command that builds the model: messages about a missing one name it."""
 RESULTS_TARGET = "make evaluate"
 """The command that writes the README Results from the current model."""
+
 
 class DataConfig(Section):
     path: Path = Field(

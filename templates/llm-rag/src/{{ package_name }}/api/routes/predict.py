@@ -13,6 +13,7 @@ This is the part of the service that is this project's own: edit it to change th
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import time
@@ -94,8 +95,12 @@ def _event(name: str, data: dict[str, Any]) -> bytes:
 
 def _upload_name(upload: UploadFile) -> str:
     """The uploaded file's name, made safe to keep (no folders, plain characters)."""
-    name = SAFE_NAME.sub("_", PurePath(upload.filename or "").name).lstrip("._")
-    suffix = PurePath(name).suffix.lower()
+    given = PurePath(upload.filename or "")
+    suffix = given.suffix.lower()
+    stem = SAFE_NAME.sub("_", given.stem).strip("._-")
+    if not stem:  # a name in another script (手册.md): a stable name of plain characters
+        stem = "document-" + hashlib.sha256(given.stem.encode()).hexdigest()[:8]
+    name = stem + suffix
     if suffix not in SUPPORTED_SUFFIXES:
         raise HTTPException(
             status_code=HTTPStatus.UNSUPPORTED_MEDIA_TYPE,
