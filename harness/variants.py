@@ -251,7 +251,7 @@ tests/test_retrieval.py
     model_target="ingest",
     results_target="eval",
     data_unit="chunks",
-    fuzz_config="schemathesis-uploads.toml",
+    fuzz_config="schemathesis-llm-rag.toml",
     local_indexes=True,
 )
 

@@ -1,7 +1,10 @@
-"""Running the command line: settings, logging, the `all` sequence, `serve`, and errors.
+"""Running the command line: settings, logging, the `all` sequence, `serve`, `drift`,
+`check`, and errors.
 
 ``cli.py`` declares this project's stages and subcommands; this module runs them the same
-way in every project made from the template. A config mistake is one line naming the key
+way in every project made from the template, and adds the subcommands every project has
+(``serve`` and ``check`` always; ``all`` and ``drift`` with ``add_all`` and ``add_drift``,
+whose help text is the project's). A config mistake is one line naming the key
 (exit 2); bad input (a missing file, data that fails its checks) is one line saying what is
 wrong (exit 1), with the traceback only under ``--verbose``.
 
@@ -15,6 +18,8 @@ import logging
 import sys
 import time
 from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .config import Settings, get_settings
 from .config_base import describe_error
@@ -40,6 +45,42 @@ def run_stages(
     return 0
 
 
+def run_all(settings: Settings, args: argparse.Namespace) -> int:
+    """``all``: the stages ``add_all`` was given, in this process."""
+    stages: Sequence[tuple[str, Command]] = args.stages
+    return run_stages(stages, settings, args)
+
+
+def drift(settings: Settings, args: argparse.Namespace) -> int:
+    """``drift``: the project's ``monitoring.run_drift`` on ``--batch`` (exit 1 on drift)."""
+    from .monitoring import run_drift
+
+    return run_drift(settings, args.batch)
+
+
+if TYPE_CHECKING:  # argparse's subparser group, subscriptable only for type checkers
+    Commands = argparse._SubParsersAction[argparse.ArgumentParser]
+
+
+def add_all(
+    commands: Commands,
+    stages: Sequence[tuple[str, Command]],
+    parents: Sequence[argparse.ArgumentParser] = (),
+) -> None:
+    """The ``all`` subcommand: ``stages`` in order (``cli.PIPELINE``), in one process."""
+    names = [name for name, _ in stages]
+    summary = f"{', '.join(names[:-1])} and {names[-1]} in one process"
+    parser = commands.add_parser("all", parents=list(parents), help=summary)
+    parser.set_defaults(handler=run_all, stages=tuple(stages))
+
+
+def add_drift(commands: Commands, help: str, batch: str) -> None:
+    """The ``drift`` subcommand; ``batch`` says what ``--batch`` takes and its default."""
+    parser = commands.add_parser("drift", help=help)
+    parser.add_argument("--batch", type=Path, help=batch)
+    parser.set_defaults(handler=drift)
+
+
 def serve(settings: Settings, args: argparse.Namespace) -> int:
     """The HTTP service, until interrupted (it sets up its own JSON logging)."""
     from .api.server import serve as serve_app
@@ -48,9 +89,7 @@ def serve(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
-def new_parser(
-    description: str,
-) -> tuple[argparse.ArgumentParser, argparse._SubParsersAction[argparse.ArgumentParser]]:
+def new_parser(description: str) -> tuple[argparse.ArgumentParser, Commands]:
     """The command's parser with its shared options, and the group its subcommands join."""
     parser = argparse.ArgumentParser(prog=__package__, description=description)
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")

@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import json
 from collections.abc import Sequence
-from pathlib import Path
 
 from . import cli_base
 from .cli_base import Command
@@ -67,16 +66,6 @@ PIPELINE: tuple[tuple[str, Command], ...] = (
 )
 
 
-def _all(settings: Settings, args: argparse.Namespace) -> int:
-    return cli_base.run_stages(PIPELINE, settings, args)
-
-
-def _drift(settings: Settings, args: argparse.Namespace) -> int:
-    from .monitoring import run_drift
-
-    return run_drift(settings, args.batch)
-
-
 def build_parser() -> argparse.ArgumentParser:
     parser, commands = cli_base.new_parser(
         "Run a stage of the RAG pipeline. Settings come from configs/pipeline.yaml "
@@ -105,18 +94,13 @@ def build_parser() -> argparse.ArgumentParser:
     ask.add_argument("--top-k", type=int, help="override retrieval.top_k")
     ask.add_argument("--json", action="store_true", help="also print the whole answer as JSON")
     ask.set_defaults(handler=_ask)
-    drift = commands.add_parser(
-        "drift", help="compare a batch of questions with the evaluation questions"
+    cli_base.add_drift(
+        commands,
+        help="compare a batch of questions with the evaluation questions",
+        batch="a text file, one question per line (default: the sample's new questions, or "
+        "your evaluation set)",
     )
-    drift.add_argument(
-        "--batch",
-        type=Path,
-        help="a text file, one question per line (default: the sample's new questions)",
-    )
-    drift.set_defaults(handler=_drift)
-    commands.add_parser("all", help="data, ingest and eval in one process").set_defaults(
-        handler=_all
-    )
+    cli_base.add_all(commands, PIPELINE)
     return parser
 
 

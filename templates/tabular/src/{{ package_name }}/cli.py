@@ -73,16 +73,6 @@ PIPELINE: tuple[tuple[str, Command], ...] = (
 )
 
 
-def _all(settings: Settings, args: argparse.Namespace) -> int:
-    return cli_base.run_stages(PIPELINE, settings, args)
-
-
-def _drift(settings: Settings, args: argparse.Namespace) -> int:
-    from .monitoring import run_drift
-
-    return run_drift(settings, args.batch)
-
-
 def build_parser() -> argparse.ArgumentParser:
     parser, commands = cli_base.new_parser(
         "Run a stage of the ML pipeline. Settings come from configs/pipeline.yaml "
@@ -114,18 +104,13 @@ def build_parser() -> argparse.ArgumentParser:
     commands.add_parser(
         "evaluate", help="score the test split, write figures and README results"
     ).set_defaults(handler=_evaluate)
-    drift = commands.add_parser("drift", help="compare a new batch with the training data")
-    drift.add_argument(
-        "--batch",
-        type=Path,
-        default=None,
-        help="CSV or Parquet batch (default: the sample's batch with the sample data, else "
+    cli_base.add_drift(
+        commands,
+        help="compare a new batch with the training data",
+        batch="CSV or Parquet batch (default: the sample's batch with the sample data, else "
         "the held-out test split)",
     )
-    drift.set_defaults(handler=_drift)
-    commands.add_parser(
-        "all", parents=[overwrite], help="data, eda, train and evaluate in one process"
-    ).set_defaults(handler=_all)
+    cli_base.add_all(commands, PIPELINE, parents=[overwrite])
     return parser
 
 

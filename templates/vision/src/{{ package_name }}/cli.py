@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Sequence
-from pathlib import Path
 
 from . import cli_base
 from .cli_base import Command
@@ -78,16 +77,6 @@ PIPELINE: tuple[tuple[str, Command], ...] = (
 )
 
 
-def _all(settings: Settings, args: argparse.Namespace) -> int:
-    return cli_base.run_stages(PIPELINE, settings, args)
-
-
-def _drift(settings: Settings, args: argparse.Namespace) -> int:
-    from .monitoring import run_drift
-
-    return run_drift(settings, args.batch)
-
-
 def build_parser() -> argparse.ArgumentParser:
     parser, commands = cli_base.new_parser(
         "Run a stage of the ML pipeline. Settings come from configs/pipeline.yaml "
@@ -123,18 +112,12 @@ def build_parser() -> argparse.ArgumentParser:
     commands.add_parser(
         "evaluate", help="score the test split, write figures and README results"
     ).set_defaults(handler=_evaluate)
-    drift = commands.add_parser(
-        "drift", help="compare a folder of new images with the training images"
+    cli_base.add_drift(
+        commands,
+        help="compare a folder of new images with the training images",
+        batch="a folder of images (default: the sample's new batch, or the test split)",
     )
-    drift.add_argument(
-        "--batch",
-        type=Path,
-        help="a folder of images (default: the sample's new batch, or the test split)",
-    )
-    drift.set_defaults(handler=_drift)
-    commands.add_parser("all", help="data, eda, train and evaluate in one process").set_defaults(
-        handler=_all
-    )
+    cli_base.add_all(commands, PIPELINE)
     return parser
 
 

@@ -19,7 +19,9 @@ from ..config import Mode
 class AskRequest(BaseModel):
     """What ``POST /ask`` reads; unknown keys are refused (a typo would be ignored)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # Strict: `"top_k": true` or `"top_k": "5"` is a client's bug, refused rather than read
+    # as 1 or 5.
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
     question: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)] = Field(
         description="The question, in plain words."

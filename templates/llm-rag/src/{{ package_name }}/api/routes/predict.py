@@ -48,6 +48,18 @@ MULTIPART = "multipart/form-data"
 FORM_FRAMING_BYTES = 16_384
 """Room, on top of the document, for what a multipart form adds around it."""
 SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
+EVENT = {
+    "type": "object",
+    "description": "One server-sent event: its name, and its data as JSON text (`sources`: "
+    "the passages; `token`: a piece of the answer; `error`: the LLM failed; `done`: the "
+    "whole answer, as `/ask` returns it).",
+    "properties": {
+        "event": {"type": "string", "enum": ["sources", "token", "error", "done"]},
+        "data": {"type": "string"},
+    },
+    "required": ["event", "data"],
+}
+"""The OpenAPI schema of each event ``/ask/stream`` sends."""
 
 
 def _outcome(found: Found) -> dict[str, int]:
@@ -257,7 +269,7 @@ def build_routes(settings: Settings, store: ModelStore) -> PredictionRoutes:
         "`token` (pieces of the answer as it is written), `error` (the LLM failed: the "
         "offline answer follows), `done` (the whole answer, as `/ask` returns it).",
         responses={
-            HTTPStatus.OK: {"content": {"text/event-stream": {"schema": {"type": "string"}}}},
+            HTTPStatus.OK: {"content": {"text/event-stream": {"schema": EVENT}}},
             **ERROR_RESPONSES,
         },
         openapi_extra=_body("AskRequest"),
@@ -294,14 +306,15 @@ def build_routes(settings: Settings, store: ModelStore) -> PredictionRoutes:
         },
     )
     question_bytes = 4 * serving.max_question_chars + 4096  # UTF-8, and the JSON around it
+    question_limit = "serving.max_question_chars, at 4 bytes a character, plus 4096"
     framing = f"plus {FORM_FRAMING_BYTES} bytes of form framing"
     return PredictionRoutes(
         router=router,
         body_models=(request_model,),
         worker=worker,
         body_limits={
-            ASK_ROUTE: (question_bytes, "4 x serving.max_question_chars, plus 4096"),
-            STREAM_ROUTE: (question_bytes, "4 x serving.max_question_chars, plus 4096"),
+            ASK_ROUTE: (question_bytes, question_limit),
+            STREAM_ROUTE: (question_bytes, question_limit),
             DOCUMENTS_ROUTE: (
                 serving.max_document_bytes + FORM_FRAMING_BYTES,
                 f"serving.max_document_bytes, {framing}",
