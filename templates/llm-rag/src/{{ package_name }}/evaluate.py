@@ -40,6 +40,7 @@ from .retrieval import Retriever, in_memory, open_index
 logger = logging.getLogger(__name__)
 
 KS = (1, 3, 5)
+SWEEP_STEPS = (-0.1, -0.05, 0.05, 0.1)
 DEPTH = 5
 REFERENCE_SENTENCES = 200
 
@@ -119,8 +120,21 @@ def abstention(
     """How the threshold decides on every question of the set."""
     unanswerable = [item.id for item in items if not item.answerable]
     answerable = [item.id for item in items if item.answerable]
-    caught = sum(best[name] < threshold for name in unanswerable)
-    wrong = sum(best[name] < threshold for name in answerable)
+
+    def declined(at: float) -> tuple[int, int]:
+        return (
+            sum(best[name] < at for name in unanswerable),
+            sum(best[name] < at for name in answerable),
+        )
+
+    caught, wrong = declined(threshold)
+    # The same decision at nearby thresholds: what moving retrieval.abstain_below would do.
+    sweep = []
+    for step in SWEEP_STEPS:
+        at = round(threshold + step, 2)
+        if -1 < at < 1:
+            right, wrongly = declined(at)
+            sweep.append({"threshold": at, "caught": right, "answerable_declined": wrongly})
     return {
         "threshold": threshold,
         "unanswerable": len(unanswerable),
@@ -128,6 +142,7 @@ def abstention(
         "recall": round(caught / len(unanswerable), 4) if unanswerable else None,
         "answerable_declined": wrong,
         "precision": round(caught / (caught + wrong), 4) if caught + wrong else None,
+        "sweep": sweep,
     }
 
 

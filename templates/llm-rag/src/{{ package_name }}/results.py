@@ -63,6 +63,34 @@ def abstention_sentence(report: dict[str, Any]) -> str:
     )
 
 
+def sweep_table(report: dict[str, Any]) -> str:
+    """Abstention at the configured threshold and at its neighbours."""
+    found = report["abstention"]
+    rows = sorted(
+        [
+            *found.get("sweep", []),
+            {
+                "threshold": found["threshold"],
+                "caught": found["caught"],
+                "answerable_declined": found["answerable_declined"],
+            },
+        ],
+        key=lambda row: row["threshold"],
+    )
+    return table(
+        ["declined below", "unanswerable declined", "answerable declined"],
+        [
+            [
+                f"{cell(row['threshold'], 2)}"
+                + (" (configured)" if row["threshold"] == found["threshold"] else ""),
+                row["caught"],
+                row["answerable_declined"],
+            ]
+            for row in rows
+        ],
+    )
+
+
 def answers_sentence(report: dict[str, Any]) -> str:
     answers = report["answers"]
     grounded = answers["groundedness"]
@@ -92,6 +120,7 @@ def results_markdown(report: dict[str, Any], figure_links: dict[str, str]) -> st
             ranking_table(report),
             baseline_sentence(report),
             abstention_sentence(report),
+            sweep_table(report) if report["abstention"]["unanswerable"] else "",
             figure_links.get("abstention", ""),
             answers_sentence(report),
         ]
