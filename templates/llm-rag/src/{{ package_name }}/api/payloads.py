@@ -11,23 +11,31 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
 
 from ..config import Mode
+
+
+def whole_number(value: object) -> object:
+    """A JSON number with nothing after its point (``5.0``) as the integer it is; anything
+    else is left for the strict check to refuse (``true``, ``"5"``, ``5.5``)."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
 
 
 class AskRequest(BaseModel):
     """What ``POST /ask`` reads; unknown keys are refused (a typo would be ignored)."""
 
     # Strict: `"top_k": true` or `"top_k": "5"` is a client's bug, refused rather than read
-    # as 1 or 5.
+    # as 1 or 5 (`whole_number` still takes 5.0, which JSON Schema counts as an integer).
     model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
     question: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)] = Field(
         description="The question, in plain words."
     )
-    top_k: int | None = Field(
-        None, ge=1, le=50, description="Passages to answer from (default: retrieval.top_k)."
+    top_k: Annotated[int, Field(ge=1, le=50), BeforeValidator(whole_number)] | None = Field(
+        None, description="Passages to answer from (default: retrieval.top_k)."
     )
     mode: Mode | None = Field(None, description="dense, bm25 or hybrid (default: retrieval.mode).")
     sources: list[Annotated[str, StringConstraints(min_length=1)]] | None = Field(
