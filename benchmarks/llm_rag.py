@@ -142,6 +142,11 @@ def ms(values):
     }
 
 
+# One native thread, as the service's worker process runs (api.offload): BLAS threads left
+# spinning after the large product would take the core the other steps need.
+from threadpoolctl import threadpool_limits
+
+threadpool_limits(limits=1)
 measured = []
 for size in sizes:
     started = time.perf_counter()

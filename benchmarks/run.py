@@ -61,7 +61,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--examples", type=int, default=1000, help="Schemathesis examples per operation"
     )
     parser.add_argument("--crash-rounds", type=int, default=2, help="kills per crash moment")
+    parser.add_argument(
+        "--variant",
+        action="append",
+        choices=sorted(VARIANTS),
+        help="time-to-green and image for this variant only (repeatable; default: all)",
+    )
     args = parser.parse_args(argv)
+    chosen = args.variant or list(VARIANTS)
+    variants = [VARIANTS[name] for name in chosen]
     names = args.names or list(BENCHMARKS)
     unknown = sorted(set(names) - set(BENCHMARKS))
     if unknown:
@@ -77,7 +85,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             bench_render(workdir, args.repeats)
         projects: dict[str, BuiltProject] = {}
         if "time-to-green" in names:
-            for variant in VARIANTS.values():
+            for variant in variants:
                 projects[variant.name] = bench_time_to_green(workdir, variant)
         if "service" in names:
             tabular = VARIANTS["tabular"]
@@ -85,7 +93,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 projects["tabular"], _ = render_and_build(workdir, tabular, "service")
             bench_service(projects["tabular"], args.requests)
         if "image" in names:
-            for variant in VARIANTS.values():
+            for variant in variants:
                 bench_image(workdir, variant)
         if "hardening" in names:
             tabular = VARIANTS["tabular"]
