@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import subprocess
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -11,7 +10,7 @@ from pathlib import Path
 import copier
 from copier.errors import CopierError
 
-from . import project_setup, template, variants
+from . import project_setup, template, updating, variants
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -35,9 +34,24 @@ def build_parser() -> argparse.ArgumentParser:
     new.add_argument("--vcs-ref", default=None, help="template git ref (default: latest tag)")
     new.add_argument("--no-sync", action="store_true", help="skip `uv sync` (offline machines)")
 
-    update = commands.add_parser("update", help="bring template changes into a project")
+    update = commands.add_parser(
+        "update",
+        help="bring a template release into a project and report every file that needs you",
+        description="Runs `copier update` (never trusted) on a clean git tree, then lists "
+        "conflicts, edited files the template deleted or renamed (kept), and deleted files "
+        "it brought back. Exit 0: clean; 1: files need you; 2: refused or failed.",
+    )
     update.add_argument("project", type=Path, nargs="?", default=Path())
+    update.add_argument("--defaults", action="store_true", help="keep every previous answer")
+    update.add_argument(
+        "--data",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="change an answer; multiselect answers are comma-separated",
+    )
     update.add_argument("--vcs-ref", default=None, help="template git ref (default: latest tag)")
+    update.add_argument("--report", type=Path, help="also write the report here, as Markdown")
 
     commands.add_parser("variants", help="list the project variants")
     return parser
@@ -77,31 +91,13 @@ def cmd_new(args: argparse.Namespace) -> int:
 
 def cmd_update(args: argparse.Namespace) -> int:
     project: Path = args.project
-    copier.run_update(
-        project, unsafe=False, defaults=True, overwrite=True, vcs_ref=args.vcs_ref, quiet=True
-    )
-    # Copier exits cleanly even when the update conflicts with the user's edits; surface them.
-    unmerged = subprocess.run(
-        ["git", "diff", "--name-only", "--diff-filter=U"],
-        cwd=project,
-        capture_output=True,
-        text=True,
-        check=False,
-    ).stdout.split()
-    markers = subprocess.run(
-        ["git", "grep", "-l", "-E", "^<<<<<<< "],
-        cwd=project,
-        capture_output=True,
-        text=True,
-        check=False,
-    ).stdout.split()
-    rejects = [str(path.relative_to(project)) for path in project.rglob("*.rej")]
-    conflicts = sorted(set(unmerged + markers + rejects))
-    if conflicts:
-        print("Updated, with conflicts to resolve by hand:", *conflicts, sep="\n  ")
-        return 1
-    print(f"Updated {project}; review with `git diff` and commit.")
-    return 0
+    source = str(updating.read_answers(project).get("_src_path", ""))
+    data = template.parse_data(args.data, template.questions(source))
+    report = updating.update(project, data=data, defaults=args.defaults, vcs_ref=args.vcs_ref)
+    print(*report.lines(), sep="\n")
+    if args.report is not None:
+        args.report.write_text("\n".join(report.lines(markdown=True)) + "\n", encoding="utf-8")
+    return 1 if report.needs_user else 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
