@@ -86,6 +86,12 @@ GITLAB = """
 .gitlab-ci.yml
 """
 
+# The `template-updates` extra (GitHub only: copier.yml refuses it with another ci).
+TEMPLATE_UPDATES = """
+.github/template_update.py
+.github/workflows/template-update.yml
+"""
+
 
 def _lines(block: str, package: str) -> set[str]:
     return {line.format(pkg=package) for line in block.split() if line}
@@ -99,6 +105,8 @@ def expected_files(answers: Mapping[str, Any]) -> set[str]:
         files |= _lines(DOCKER, package)
     if answers["ci"] == "github":
         files |= _lines(GITHUB, package)
+        if "template-updates" in answers["extras"]:
+            files |= _lines(TEMPLATE_UPDATES, package)
     if answers["ci"] == "gitlab":
         files |= _lines(GITLAB, package)
     return files

@@ -66,6 +66,20 @@ def combination_id(answers: Mapping[str, Any]) -> str:
     )
 
 
-COMBINATIONS = [row for variant in VARIANTS.values() for row in pairwise_combinations(variant)]
+def opt_in_combinations(variant: Variant) -> list[dict[str, Any]]:
+    """Extras outside the pairwise matrix, each rendered once on top of the defaults.
+
+    `template-updates` only adds a workflow and its script, and only with ci=github (copier.yml
+    refuses it otherwise): one render per variant puts them through every render check
+    (actionlint, zizmor, ruff, the exact file set) without growing the pairwise matrix.
+    """
+    return [variant.answers(extras=[*variant.answers()["extras"], "template-updates"])]
+
+
+COMBINATIONS = [
+    row
+    for variant in VARIANTS.values()
+    for row in [*pairwise_combinations(variant), *opt_in_combinations(variant)]
+]
 DEFAULTS = VARIANTS["tabular"].answers()
 """The answers of a plain `copier copy --defaults`."""
