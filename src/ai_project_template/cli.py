@@ -10,7 +10,7 @@ from pathlib import Path
 import copier
 from copier.errors import CopierError
 
-from . import project_setup, template, updating, variants
+from . import bridge, project_setup, template, updating, variants
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -54,6 +54,7 @@ def build_parser() -> argparse.ArgumentParser:
     update.add_argument("--report", type=Path, help="also write the report here, as Markdown")
 
     commands.add_parser("variants", help="list the project variants")
+    bridge.add_parser(commands)
     return parser
 
 
@@ -102,6 +103,8 @@ def cmd_update(args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.command == bridge.COMMAND:
+        return bridge.run(args)
     if args.command == "variants":
         print(variants.describe())
         return 0
