@@ -86,7 +86,8 @@ class UpdateReport:
         listed = ", ".join(code(path) for path in self.changed[:MAX_LISTED])
         hidden = len(self.changed) - MAX_LISTED
         more = f" and {hidden} more" if hidden > 0 else ""
-        out += ["", f"Changed by the update ({len(self.changed)} files): {listed}{more}."]
+        count = f"{len(self.changed)} file" + ("" if len(self.changed) == 1 else "s")
+        out += ["", f"Changed by the update ({count}): {listed}{more}."]
         out += [
             "",
             "Next: "
@@ -175,7 +176,11 @@ def _similarity(a: bytes, b: bytes) -> float:
         text_a, text_b = a.decode(), b.decode()
     except UnicodeDecodeError:
         return 1.0 if a == b else 0.0
-    return difflib.SequenceMatcher(None, text_a, text_b, autojunk=False).ratio()
+    matcher = difflib.SequenceMatcher(None, text_a, text_b, autojunk=False)
+    # The quick bounds first: most pairs are far apart, and ratio() is quadratic.
+    if matcher.real_quick_ratio() < RENAME_SIMILARITY or matcher.quick_ratio() < RENAME_SIMILARITY:
+        return 0.0
+    return matcher.ratio()
 
 
 def _renamed_to(old: bytes, candidates: dict[str, bytes]) -> str | None:
