@@ -11,13 +11,15 @@
   variant's ``monitoring`` calls a statistic drifted when both agree (``FeatureDrift``).
 
 Machinery shared by every variant of the template: ``monitoring.py`` decides what to
-compare (table columns, image statistics, predictions) and writes the report.
+compare (table columns, image statistics, predictions, questions) and writes the report,
+with the verdict and the table in the same words and columns here.
 """
 
 from __future__ import annotations
 
+import html
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -163,3 +165,44 @@ def judge(
     return FeatureDrift(
         name, kind, value, test, statistic, pvalue, value > threshold and significant
     )
+
+
+# --- the report's common parts -----------------------------------------------------------
+
+
+def shown(value: float | None, digits: int = 3) -> str:
+    """A statistic as the report shows it: ``n/a`` when not computed, tiny p-values in
+    scientific notation (0.000 would read as impossible), else ``digits`` decimals."""
+    if value is None:
+        return "n/a"
+    return f"{value:.2e}" if 0 < abs(value) < 10**-digits else f"{value:.{digits}f}"
+
+
+def _name(name: str) -> str:
+    """A statistic's or column's name as Markdown that renders as itself in a table."""
+    return html.escape(name, quote=False).replace("|", "\\|")
+
+
+def verdict(results: Sequence[FeatureDrift], noun: str) -> str:
+    """The report's first sentence: which of the ``noun`` (features, statistics) drifted."""
+    drifted = [_name(result.name) for result in results if result.drifted]
+    if drifted:
+        named = ", ".join(drifted)
+        return f"**Drift detected** in {len(drifted)} of {len(results)} {noun}: {named}."
+    return f"**No drift** in {len(results)} {noun}."
+
+
+def report_table(results: Sequence[FeatureDrift], subject: str, value: str) -> list[str]:
+    """One Markdown row per result, the largest PSI first; ``subject`` and ``value`` head
+    the first column and the test statistic's."""
+    lines = [
+        f"| {subject} | kind | PSI | test | {value} | p-value | drift |",
+        "|---|---|---:|---|---:|---:|:---:|",
+    ]
+    for result in sorted(results, key=lambda item: item.psi, reverse=True):
+        lines.append(
+            f"| {_name(result.name)} | {result.kind} | {shown(result.psi)} | {result.test} "
+            f"| {shown(result.statistic)} | {shown(result.pvalue)} "
+            f"| {'**yes**' if result.drifted else 'no'} |"
+        )
+    return lines

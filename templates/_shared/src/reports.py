@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import html
 import logging
+import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -200,3 +201,23 @@ def update_readme(path: Path, block: str) -> bool:
         return False
     path.write_text(updated, encoding="utf-8")
     return True
+
+
+def figure_link(path: Path, readme: Path) -> str:
+    """Markdown showing the figure at ``path`` from ``readme`` (a link relative to it)."""
+    relative = Path(os.path.relpath(path.resolve(), readme.resolve().parent)).as_posix()
+    return f"![{path.stem.replace('_', ' ')}]({relative})"
+
+
+def write_results(readme: Path, results: str, inline: Mapping[str, str], card: str) -> None:
+    """The README's Results block and the numbers in its prose (``inline`` blocks), then the
+    model card's Metrics. A README without the Results markers is left as it is, with a
+    warning, and so is the model card."""
+    try:
+        changed = update_readme(readme, results)
+    except MarkersMissingError as error:
+        logger.warning("README results not written: %s", error)
+        return
+    logger.info("%s results %s", readme, "updated" if changed else "already up to date")
+    write_blocks(readme, inline)
+    write_blocks(readme.with_name("MODEL_CARD.md"), {"results": card})

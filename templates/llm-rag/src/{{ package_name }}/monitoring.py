@@ -32,7 +32,17 @@ import numpy as np
 
 from . import artefacts, questions
 from .config import Settings
-from .drift import FeatureDrift, category_psi, chi_square, judge, ks, psi
+from .drift import (
+    FeatureDrift,
+    category_psi,
+    chi_square,
+    judge,
+    ks,
+    psi,
+    report_table,
+    shown,
+    verdict,
+)
 from .encoder import Encoder
 from .retrieval import open_index
 
@@ -150,12 +160,6 @@ def statistics_of(
     return before, after
 
 
-def _number(value: float | None) -> str:
-    if value is None:
-        return "n/a"
-    return f"{value:.2e}" if 0 < abs(value) < 1e-3 else f"{value:.3f}"
-
-
 def render_report(
     results: Sequence[FeatureDrift],
     settings: Settings,
@@ -165,12 +169,6 @@ def render_report(
 ) -> str:
     """``reports/drift.md``: the verdict first, then one row per statistic."""
     config = settings.monitoring
-    drifted = [result.name for result in results if result.drifted]
-    verdict = (
-        f"**Drift detected** in {len(drifted)} of {len(results)} statistics: {', '.join(drifted)}."
-        if drifted
-        else f"**No drift** in {len(results)} statistics."
-    )
     rate_before = sum(before["abstained"]) / len(before["abstained"])
     rate_after = sum(after["abstained"]) / len(after["abstained"])
     lines = [
@@ -183,20 +181,13 @@ def render_report(
         f"- Abstention rate: {rate_before:.1%} in the reference, {rate_after:.1%} in the batch",
         f"- Generated: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC",
         f"- Drift rule: PSI > {config.psi_threshold} and p-value < "
-        f"{_number(config.pvalue / len(results))} ({config.pvalue} shared by {len(results)} "
+        f"{shown(config.pvalue / len(results))} ({config.pvalue} shared by {len(results)} "
         "statistics; KS for numbers, chi-square for categories)",
         "",
-        verdict,
+        verdict(results, "statistics"),
         "",
-        "| statistic | kind | PSI | test | statistic value | p-value | drift |",
-        "|---|---|---:|---|---:|---:|:---:|",
+        *report_table(results, "statistic", "statistic value"),
     ]
-    for result in sorted(results, key=lambda item: item.psi, reverse=True):
-        lines.append(
-            f"| {result.name} | {result.kind} | {_number(result.psi)} | {result.test} "
-            f"| {_number(result.statistic)} | {_number(result.pvalue)} "
-            f"| {'**yes**' if result.drifted else 'no'} |"
-        )
     return "\n".join([*lines, ""])
 
 

@@ -10,15 +10,11 @@ Edit this file to change how the results read; ``evaluate.py`` computes them.
 
 from __future__ import annotations
 
-import logging
-import os
 from pathlib import Path
 from typing import Any
 
 from .config import MODES, Settings
-from .reports import MarkersMissingError, beside_baseline, cell, table, update_readme, write_blocks
-
-logger = logging.getLogger(__name__)
+from .reports import beside_baseline, cell, figure_link, table, write_results
 
 COLUMNS = ("hit@1", "hit@3", "hit@5", "mrr", "ndcg@5")
 # In code spans: `make check` reads the digits of prose in the blocks as stated numbers.
@@ -155,17 +151,6 @@ def model_card_results(report: dict[str, Any]) -> str:
 def write_prose(settings: Settings, report: dict[str, Any], paths: list[Path]) -> None:
     """The README's Results and the numbers in its Decisions; the model card's Metrics."""
     readme = settings.paths.readme
-    base = readme.resolve().parent
-    links = {
-        path.stem: f"![{path.stem.replace('_', ' ')}]"
-        f"({Path(os.path.relpath(path.resolve(), base)).as_posix()})"
-        for path in paths
-    }
-    try:
-        changed = update_readme(readme, results_markdown(report, links))
-    except MarkersMissingError as error:
-        logger.warning("README results not written: %s", error)
-        return
-    logger.info("%s results %s", readme, "updated" if changed else "already up to date")
-    write_blocks(readme, inline_blocks(report))
-    write_blocks(readme.with_name("MODEL_CARD.md"), {"results": model_card_results(report)})
+    links = {path.stem: figure_link(path, readme) for path in paths}
+    markdown = results_markdown(report, links)
+    write_results(readme, markdown, inline_blocks(report), model_card_results(report))

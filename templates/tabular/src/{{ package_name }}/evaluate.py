@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 from pathlib import Path
 from typing import Any
 
@@ -33,14 +32,13 @@ from .config import Settings
 from .data import features_and_target, file_hash, load, plain, split
 from .metrics import LABELS, score
 from .reports import (
-    MarkersMissingError,
     beside_baseline,
     cell,
+    figure_link,
     figures_dir,
     save_figure,
     table,
-    update_readme,
-    write_blocks,
+    write_results,
 )
 from .threshold import DEFAULT, rates
 
@@ -299,7 +297,7 @@ def results_markdown(
     reference: tuple[str, dict[str, float]],
     threshold: dict[str, Any] | None,
     figures: list[Path],
-    base: Path,
+    readme: Path,
 ) -> str:
     metric, sign = metric_header(metadata.primary_metric)
     chosen = metadata.chosen.name
@@ -315,10 +313,7 @@ def results_markdown(
             for c in metadata.candidates
         ],
     )
-    images = "\n".join(
-        f"![{path.stem.replace('_', ' ')}]({Path(os.path.relpath(path, base)).as_posix()})"
-        for path in figures
-    )
+    images = "\n".join(figure_link(path, readme) for path in figures)
     params = ", ".join(f"`{k}={v}`" for k, v in metadata.chosen.params.items())
     search = metadata.search
     searched = (
@@ -373,23 +368,12 @@ def write_prose(
 ) -> None:
     """The README's Results and the numbers in its Decisions; the model card's Metrics."""
     readme = settings.paths.readme
-    block = results_markdown(
-        metadata, test_metrics, reference, threshold, figures, readme.resolve().parent
-    )
-    try:
-        changed = update_readme(readme, block)
-    except MarkersMissingError as error:
-        logger.warning("README results not written: %s", error)
-        return
-    logger.info("%s results %s", readme, "updated" if changed else "already up to date")
+    block = results_markdown(metadata, test_metrics, reference, threshold, figures, readme)
     inline = {"threshold": threshold_cell(metadata.target, threshold)}
     if metadata.search:
         inline["folds"] = search_cell(metadata.search)
-    write_blocks(readme, inline)
-    write_blocks(
-        readme.with_name("MODEL_CARD.md"),
-        {"results": model_card_results(metadata, test_metrics, reference, threshold)},
-    )
+    card = model_card_results(metadata, test_metrics, reference, threshold)
+    write_results(readme, block, inline, card)
 
 
 def run(settings: Settings) -> dict[str, Any]:

@@ -29,7 +29,17 @@ import pandas as pd
 from . import artefacts
 from .config import Settings
 from .data import load, read_table, split
-from .drift import FeatureDrift, category_psi, chi_square, judge, ks, psi
+from .drift import (
+    FeatureDrift,
+    category_psi,
+    chi_square,
+    judge,
+    ks,
+    psi,
+    report_table,
+    shown,
+    verdict,
+)
 from .reports import cell
 from .schema import validate
 
@@ -74,12 +84,6 @@ def compare(
     return results
 
 
-def _number(value: float | None, digits: int = 3) -> str:
-    if value is None:
-        return "n/a"
-    return f"{value:.2e}" if 0 < abs(value) < 10**-digits else f"{value:.{digits}f}"
-
-
 def render_report(
     results: Sequence[FeatureDrift],
     settings: Settings,
@@ -88,17 +92,11 @@ def render_report(
 ) -> str:
     """``reports/drift.md``: the verdict first, then one table row per feature."""
     config = settings.monitoring
-    drifted = [cell(result.name) for result in results if result.drifted]
     shifted = [
         cell(result.name)
         for result in results
         if result.psi > config.psi_threshold and not result.drifted
     ]
-    verdict = (
-        f"**Drift detected** in {len(drifted)} of {len(results)} features: {', '.join(drifted)}."
-        if drifted
-        else f"**No drift** in {len(results)} features."
-    )
     lines = [
         "# Data drift report",
         "",
@@ -108,21 +106,14 @@ def render_report(
         f"({rows[0]} rows)",
         f"- Generated: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC",
         f"- Drift rule: PSI > {config.psi_threshold} (numbers over {config.bins} "
-        f"reference-quantile bins) and p-value < {_number(significance(settings))} (KS for "
+        f"reference-quantile bins) and p-value < {shown(significance(settings))} (KS for "
         f"numbers, chi-square for categories; {config.pvalue} shared by "
         f"{len(results)} features)",
         "",
-        verdict,
+        verdict(results, "features"),
         "",
-        "| feature | kind | PSI | test | statistic | p-value | drift |",
-        "|---|---|---:|---|---:|---:|:---:|",
+        *report_table(results, "feature", "statistic"),
     ]
-    for result in sorted(results, key=lambda item: item.psi, reverse=True):
-        lines.append(
-            f"| {cell(result.name)} | {result.kind} | {_number(result.psi)} | {result.test} "
-            f"| {_number(result.statistic)} | {_number(result.pvalue)} "
-            f"| {'**yes**' if result.drifted else 'no'} |"
-        )
     lines += [
         "",
         "PSI: below 0.1 stable, 0.1-0.2 moderate shift, above 0.2 significant shift.",

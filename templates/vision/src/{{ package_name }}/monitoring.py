@@ -34,7 +34,17 @@ from PIL import Image
 from . import artefacts
 from .config import Settings
 from .data import IMAGE_SUFFIXES, DataError, ImageError, Splits, load_splits, open_image
-from .drift import FeatureDrift, category_psi, chi_square, judge, ks, psi
+from .drift import (
+    FeatureDrift,
+    category_psi,
+    chi_square,
+    judge,
+    ks,
+    psi,
+    report_table,
+    shown,
+    verdict,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -158,12 +168,6 @@ def compare(saved: dict[str, Any], batch: dict[str, Any], settings: Settings) ->
     ]
 
 
-def _number(value: float | None) -> str:
-    if value is None:
-        return "n/a"
-    return f"{value:.2e}" if 0 < abs(value) < 1e-3 else f"{value:.3f}"
-
-
 def render_report(
     results: Sequence[FeatureDrift],
     settings: Settings,
@@ -173,12 +177,6 @@ def render_report(
 ) -> str:
     """``reports/drift.md``: the verdict first, then one row per statistic."""
     config = settings.monitoring
-    drifted = [result.name for result in results if result.drifted]
-    verdict = (
-        f"**Drift detected** in {len(drifted)} of {len(results)} statistics: {', '.join(drifted)}."
-        if drifted
-        else f"**No drift** in {len(results)} statistics."
-    )
     lines = [
         "# Image drift report",
         "",
@@ -187,20 +185,13 @@ def render_report(
         f"in `{settings.paths.models_dir}/<version>/{artefacts.REFERENCE_FILE}`",
         f"- Generated: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC",
         f"- Drift rule: PSI > {config.psi_threshold} and p-value < "
-        f"{_number(config.pvalue / len(results))} ({config.pvalue} shared by {len(results)} "
+        f"{shown(config.pvalue / len(results))} ({config.pvalue} shared by {len(results)} "
         "statistics; KS for numbers, chi-square for categories)",
         "",
-        verdict,
+        verdict(results, "statistics"),
         "",
-        "| statistic | kind | PSI | test | statistic value | p-value | drift |",
-        "|---|---|---:|---|---:|---:|:---:|",
+        *report_table(results, "statistic", "statistic value"),
     ]
-    for result in sorted(results, key=lambda item: item.psi, reverse=True):
-        lines.append(
-            f"| {result.name} | {result.kind} | {_number(result.psi)} | {result.test} "
-            f"| {_number(result.statistic)} | {_number(result.pvalue)} "
-            f"| {'**yes**' if result.drifted else 'no'} |"
-        )
     if skipped:
         lines += ["", f"Files left out ({len(skipped)}):", "", *(f"- {line}" for line in skipped)]
     return "\n".join([*lines, ""])
