@@ -148,34 +148,24 @@ def test_cookiecutter_makes_the_project_copier_makes(
     assert_same_project(copied, made)
 
 
+# Every question answered, as typed to cookiecutter: accents, quotes and a non-default choice
+# for each; Copier takes the same answers with `extras` as a list.
+ALL_ANSWERED = {
+    "variant": "tabular",
+    "task": "regression",
+    "project_name": "Crème Brûlée — Øresund 2000",
+    "description": 'Predicts "how much", in one line.',
+    "author_name": "Zoë O'Brien",
+    "author_email": "zoe.obrien@example.org",
+    "license": "Apache-2.0",
+    "python_version": "3.11",
+    "ci": "gitlab",
+    "extras": "docker",
+}
+
 # cookiecutter's answers, and the same answers as Copier takes them.
 OWN_ANSWERS: dict[str, tuple[dict[str, str], dict[str, Any]]] = {
-    "tabular-all-answered": (
-        {
-            "variant": "tabular",
-            "task": "regression",
-            "project_name": "Crème Brûlée — Øresund 2000",
-            "description": 'Predicts "how much", in one line.',
-            "author_name": "Zoë O'Brien",
-            "author_email": "zoe.obrien@example.org",
-            "license": "Apache-2.0",
-            "python_version": "3.11",
-            "ci": "gitlab",
-            "extras": "docker",
-        },
-        {
-            "variant": "tabular",
-            "task": "regression",
-            "project_name": "Crème Brûlée — Øresund 2000",
-            "description": 'Predicts "how much", in one line.',
-            "author_name": "Zoë O'Brien",
-            "author_email": "zoe.obrien@example.org",
-            "license": "Apache-2.0",
-            "python_version": "3.11",
-            "ci": "gitlab",
-            "extras": ["docker"],
-        },
-    ),
+    "tabular-all-answered": (ALL_ANSWERED, {**ALL_ANSWERED, "extras": ["docker"]}),
     # `task` is asked by cookiecutter but, as Copier's `when` says, not given to Copier.
     "vision-task-and-no-extras": (
         {"variant": "vision", "task": "regression", "extras": "", "ci": "none"},
